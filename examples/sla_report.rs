@@ -1,0 +1,136 @@
+//! The SLA report command line of SPEC §12.
+//!
+//! ```text
+//! cargo run --release --example sla_report -- [FILE.jsonl|-] [--config CONFIG.json] [--json]
+//!     [--summaries] [--shards N]
+//! ```
+//! Without a file it reports on built-in synthetic demo data. Rejected lines go to stderr with
+//! their line number and reason; the exit status is 1 if any line was rejected (the report is
+//! still printed), 0 otherwise, and 2 for a usage or config error.
+
+use sla_metrics::{run_jsonl, Config, Workload};
+use std::io::Write;
+use std::process::ExitCode;
+
+const USAGE: &str =
+    "usage: sla_report [FILE.jsonl|-] [--config CONFIG.json] [--json] [--summaries] [--shards N]";
+
+struct Args {
+    file: Option<String>,
+    config: Option<String>,
+    json: bool,
+    summaries: bool,
+    shards: usize,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        file: None,
+        config: None,
+        json: false,
+        summaries: false,
+        shards: 1,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--config" => args.config = Some(it.next().ok_or("--config needs a file")?),
+            "--json" => args.json = true,
+            "--summaries" => args.summaries = true,
+            "--shards" => {
+                let n = it.next().ok_or("--shards needs a number")?;
+                args.shards = n
+                    .parse()
+                    .ok()
+                    .filter(|&n| n >= 1)
+                    .ok_or(format!("--shards: not a positive number: {n}"))?;
+            }
+            "-h" | "--help" => return Err(USAGE.into()),
+            s if s.starts_with("--") => return Err(format!("unknown option {s}\n{USAGE}")),
+            s => {
+                if args.file.replace(s.to_owned()).is_some() {
+                    return Err(format!("more than one input file\n{USAGE}"));
+                }
+            }
+        }
+    }
+    Ok(args)
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = match &args.config {
+        None => Config::default(),
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| Config::from_json(&t).map_err(|e| e.to_string()))
+        {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("sla_report: config {path}: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let run = match args.file.as_deref() {
+        Some("-") => run_jsonl(std::io::stdin().lock(), &config, args.shards, args.summaries),
+        Some(path) => match std::fs::File::open(path) {
+            Ok(f) => run_jsonl(f, &config, args.shards, args.summaries),
+            Err(e) => {
+                eprintln!("sla_report: {path}: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => {
+            let demo = Workload::new(42, 20_000);
+            let mut data = Vec::new();
+            if let Err(e) = demo.write_jsonl(&mut data) {
+                eprintln!("sla_report: demo data: {e}");
+                return ExitCode::from(2);
+            }
+            if !args.json && !args.summaries {
+                println!(
+                    "demo: {} synthetic conversations (seed 42), {} events; pass a JSON Lines file to report on your own data\n",
+                    demo.conversations,
+                    data.iter().filter(|&&b| b == b'\n').count()
+                );
+            }
+            run_jsonl(&data[..], &config, args.shards, args.summaries)
+        }
+    };
+    let run = match run {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("sla_report: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for e in &run.rejections {
+        eprintln!("{e}");
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written = if args.summaries {
+        run.summaries
+            .iter()
+            .try_for_each(|s| writeln!(out, "{}", s.to_json()))
+    } else if args.json {
+        writeln!(out, "{}", run.report.to_json_pretty())
+    } else {
+        write!(out, "{}", run.report)
+    };
+    if written.and_then(|()| out.flush()).is_err() {
+        return ExitCode::from(2);
+    }
+    if run.rejections.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}

@@ -1,0 +1,707 @@
+//! One conversation instance: the rules R5–R19 and the SLA instance state machine (R20–R26) as
+//! methods named after what happens. Pure: it takes an event and the compiled rules and updates
+//! its own state; it never touches histograms, other conversations or the wall clock.
+
+use crate::config::SlaMetric;
+use crate::event::{Author, EventKind, ExcludeReason, Priority, Status, Visibility};
+use crate::intern::{Interner, NONE};
+use crate::sla::{Instance, Rules, State, NO_POLICY};
+use crate::Timestamp;
+
+/// One reply sample (R9): the wait it ends and who ended it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sample {
+    pub(crate) start: Timestamp,
+    pub(crate) end: Timestamp,
+}
+
+/// Status-time buckets (R15): `new`+`open`, `pending`, `on_hold`.
+const WORK: usize = 0;
+const PENDING: usize = 1;
+const ON_HOLD: usize = 2;
+
+fn bucket(s: Status) -> Option<usize> {
+    match s {
+        Status::New | Status::Open => Some(WORK),
+        Status::Pending => Some(PENDING),
+        Status::OnHold => Some(ON_HOLD),
+        Status::Solved | Status::Closed => None,
+    }
+}
+
+/// Whether a pausing metric's clock runs in a status (R24).
+fn runs_in(metric: SlaMetric, s: Status) -> bool {
+    match metric {
+        SlaMetric::RequesterWait => matches!(s, Status::New | Status::Open | Status::OnHold),
+        SlaMetric::AgentWork => matches!(s, Status::New | Status::Open),
+        _ => true,
+    }
+}
+
+fn pauses(metric: SlaMetric) -> bool {
+    matches!(metric, SlaMetric::RequesterWait | SlaMetric::AgentWork)
+}
+
+/// How a conversation instance was finalized (R39), in tie-break order (R43).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinalizedBy {
+    /// A `closed` status event.
+    Closed,
+    /// An `exclude` event (R26).
+    Excluded,
+    /// Solved and not reopened within `reopen_window`.
+    ReopenWindow,
+    /// No event for `idle_timeout`.
+    Idle,
+    /// [`Engine::finish`](crate::Engine::finish).
+    Finish,
+}
+
+impl FinalizedBy {
+    /// The JSON name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FinalizedBy::Closed => "closed",
+            FinalizedBy::Excluded => "excluded",
+            FinalizedBy::ReopenWindow => "reopen_window",
+            FinalizedBy::Idle => "idle",
+            FinalizedBy::Finish => "finish",
+        }
+    }
+}
+
+/// The state of one live conversation instance.
+#[derive(Debug)]
+pub(crate) struct Conversation {
+    pub(crate) created_at: Timestamp,
+    /// Last applied event (R3, R39 idle).
+    pub(crate) last_at: Timestamp,
+    status_since: Timestamp,
+    /// Oldest unanswered customer message (R8); `None` when nobody waits.
+    waiting_since: Option<Timestamp>,
+    pub(crate) first_resolution_at: Option<Timestamp>,
+    /// Last move into solved, or a close from another status (R13, R14).
+    pub(crate) last_resolution_at: Option<Timestamp>,
+    /// Status time per recorded clock and bucket (R15).
+    pub(crate) status_time: [[i64; 3]; 2],
+    pub(crate) instance: u32,
+    pub(crate) replies: u32,
+    pub(crate) reopens: u32,
+    pub(crate) channel: u32,
+    pub(crate) brand: u32,
+    tags: u64,
+    pub(crate) policy: u16,
+    pub(crate) status: Status,
+    priority: Priority,
+    pub(crate) initiated_by: Option<Author>,
+    pub(crate) csat: Option<u8>,
+    pub(crate) excluded: Option<ExcludeReason>,
+    pub(crate) customer_seen: bool,
+    pub(crate) solved_without_reply: bool,
+    /// A qualifying reply came after a reopen (R17 `one_touch`).
+    reply_after_reopen: bool,
+    /// The earliest finalization timer pending for this conversation (engine bookkeeping).
+    pub(crate) timer_due: Timestamp,
+    /// Reply samples: the first is the FRT, the rest NRTs (R9).
+    pub(crate) samples: Vec<Sample>,
+    /// SLA instances in activation order (R20).
+    pub(crate) sla: Vec<Instance>,
+    /// Hashes of the event ids seen in this instance (R4).
+    pub(crate) ids: Vec<u64>,
+}
+
+/// Reusable vectors, so that conversations allocate nothing at steady state.
+#[derive(Debug, Default)]
+pub(crate) struct Pools {
+    samples: Vec<Vec<Sample>>,
+    sla: Vec<Vec<Instance>>,
+    ids: Vec<Vec<u64>>,
+}
+
+impl Pools {
+    pub(crate) fn give_back(&mut self, c: &mut Conversation) {
+        let mut s = std::mem::take(&mut c.samples);
+        let mut i = std::mem::take(&mut c.sla);
+        let mut d = std::mem::take(&mut c.ids);
+        const KEEP: usize = 4096;
+        if s.capacity() > 0 && s.capacity() <= 64 && self.samples.len() < KEEP {
+            s.clear();
+            self.samples.push(s);
+        }
+        if i.capacity() > 0 && i.capacity() <= 64 && self.sla.len() < KEEP {
+            i.clear();
+            self.sla.push(i);
+        }
+        if d.capacity() > 0 && d.capacity() <= 256 && self.ids.len() < KEEP {
+            d.clear();
+            self.ids.push(d);
+        }
+    }
+}
+
+/// What applying an event did that the engine must act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Applied {
+    Continue,
+    /// A `closed` or `exclude` event: finalize now (R39).
+    Finalize(FinalizedBy),
+}
+
+impl Conversation {
+    pub(crate) fn new(created_at: Timestamp, instance: u32, pools: &mut Pools) -> Conversation {
+        Conversation {
+            created_at,
+            last_at: created_at,
+            status_since: created_at,
+            waiting_since: None,
+            first_resolution_at: None,
+            last_resolution_at: None,
+            status_time: [[0; 3]; 2],
+            instance,
+            replies: 0,
+            reopens: 0,
+            channel: NONE,
+            brand: NONE,
+            tags: 0,
+            policy: NO_POLICY,
+            status: Status::New,
+            priority: Priority::Normal,
+            initiated_by: None,
+            csat: None,
+            excluded: None,
+            customer_seen: false,
+            solved_without_reply: false,
+            reply_after_reopen: false,
+            timer_due: Timestamp::MAX,
+            samples: pools.samples.pop().unwrap_or_default(),
+            sla: pools.sla.pop().unwrap_or_default(),
+            ids: pools.ids.pop().unwrap_or_default(),
+        }
+    }
+
+    /// The instant this instance finalizes if no further event comes (R39), without `finish`:
+    /// `closed`/`exclude` finalize at once, so only the reopen window and idleness remain.
+    pub(crate) fn due(&self, rules: &Rules) -> (Timestamp, FinalizedBy) {
+        let idle = self.last_at.add_secs(rules.idle_timeout_s);
+        if self.status == Status::Solved {
+            if let Some(solved) = self.last_resolution_at {
+                let window = solved.add_secs(rules.reopen_window_s);
+                if window <= idle {
+                    return (window, FinalizedBy::ReopenWindow);
+                }
+            }
+        }
+        (idle, FinalizedBy::Idle)
+    }
+
+    pub(crate) fn resolved(&self) -> bool {
+        matches!(self.status, Status::Solved | Status::Closed)
+    }
+
+    pub(crate) fn one_touch(&self) -> bool {
+        self.resolved() && self.replies == 1 && !self.reply_after_reopen
+    }
+
+    /// R21: every running instance whose deadline lies before `t` is breached.
+    #[inline]
+    pub(crate) fn advance(&mut self, t: Timestamp) {
+        for i in &mut self.sla {
+            if i.state == State::Running && i.deadline < t {
+                i.state = State::Breached;
+            }
+        }
+    }
+
+    /// Applies one accepted event at `t` (R5–R19, R20–R26). The first event of an instance
+    /// chooses the policy after its own fields are applied (§6).
+    pub(crate) fn apply(
+        &mut self,
+        kind: &EventKind<'_>,
+        t: Timestamp,
+        first: bool,
+        rules: &Rules,
+        channels: &mut Interner,
+        brands: &mut Interner,
+    ) -> Applied {
+        self.last_at = t;
+        let mut filters_changed = false;
+        let mut result = Applied::Continue;
+        match kind {
+            EventKind::Message {
+                author,
+                visibility,
+                channel,
+                ..
+            } => {
+                if self.initiated_by.is_none() {
+                    self.initiated_by = Some(*author);
+                }
+                if let (Some(c), NONE) = (channel, self.channel) {
+                    self.channel = channels.intern(c);
+                    filters_changed = true;
+                }
+                if !first && filters_changed {
+                    self.retarget(t, rules);
+                }
+                let public = *visibility == Visibility::Public;
+                let qualifies = public
+                    && match author {
+                        Author::Agent => true,
+                        Author::Bot => rules.count_bot_replies,
+                        Author::Automation => rules.count_automation_replies,
+                        _ => false,
+                    };
+                if *author == Author::Customer && public {
+                    self.on_customer_message(t, rules);
+                } else if qualifies {
+                    self.on_reply(t, rules);
+                }
+            }
+            EventKind::Status(s) => {
+                if self.set_status(*s, t, rules) {
+                    result = Applied::Finalize(FinalizedBy::Closed);
+                }
+            }
+            EventKind::Priority(p) => {
+                filters_changed = *p != self.priority;
+                self.priority = *p;
+            }
+            EventKind::Assign { .. } => {}
+            EventKind::Handoff => self.on_handoff(t, rules),
+            EventKind::Attributes { channel, brand, tags } => {
+                if let Some(c) = channel {
+                    self.channel = channels.intern(c);
+                    filters_changed = true;
+                }
+                if let Some(b) = brand {
+                    self.brand = brands.intern(b);
+                    filters_changed = true;
+                }
+                if let Some(list) = tags {
+                    self.tags = list.iter().fold(0, |m, tag| m | rules.tag_bit(tag));
+                    filters_changed = true;
+                }
+            }
+            EventKind::Csat { score } => self.csat = Some(*score),
+            EventKind::Exclude { reason } => {
+                self.on_exclude(*reason, t);
+                result = Applied::Finalize(FinalizedBy::Excluded);
+            }
+        }
+        if first {
+            self.choose_policy(t, rules);
+        } else if filters_changed && !matches!(kind, EventKind::Message { .. }) {
+            self.retarget(t, rules);
+        }
+        result
+    }
+
+    /// R5, R8: a customer's public message reopens a pending, on-hold or solved conversation
+    /// and starts a wait unless one is running.
+    fn on_customer_message(&mut self, t: Timestamp, rules: &Rules) {
+        self.customer_seen = true;
+        if matches!(self.status, Status::Pending | Status::OnHold | Status::Solved) {
+            self.set_status(Status::Open, t, rules);
+        }
+        if self.waiting_since.is_none() {
+            self.start_wait(t, rules);
+        }
+    }
+
+    /// R5, R9, R16: a qualifying reply moves `new` to `open`, counts once the customer has
+    /// written, and ends a running wait with a sample.
+    fn on_reply(&mut self, t: Timestamp, rules: &Rules) {
+        if self.status == Status::New {
+            self.set_status(Status::Open, t, rules);
+        }
+        if self.customer_seen {
+            self.replies += 1;
+            if self.reopens > 0 {
+                self.reply_after_reopen = true;
+            }
+        }
+        if let Some(start) = self.waiting_since.take() {
+            self.samples.push(Sample { start, end: t });
+            for i in &mut self.sla {
+                if i.metric.is_reply() && i.state == State::Running {
+                    i.state = State::Met;
+                }
+            }
+        }
+    }
+
+    /// R10: before any qualifying reply, a handoff (re)starts the wait and running reply
+    /// instances at the handoff instant.
+    fn on_handoff(&mut self, t: Timestamp, rules: &Rules) {
+        if self.replies > 0 {
+            return;
+        }
+        if self.waiting_since.is_some() {
+            self.waiting_since = Some(t);
+            for i in &mut self.sla {
+                if i.metric.is_reply() && i.state == State::Running {
+                    i.start = t;
+                    i.since = t;
+                    i.deadline = rules.clocks[i.clock as usize].deadline(t, i.threshold_s);
+                }
+            }
+        } else {
+            self.start_wait(t, rules);
+        }
+    }
+
+    /// R8, R20, R25: a wait starts; the policy's reply targets for it activate.
+    fn start_wait(&mut self, t: Timestamp, rules: &Rules) {
+        self.waiting_since = Some(t);
+        if self.policy == NO_POLICY {
+            return;
+        }
+        let metric = self.wait_metric();
+        for k in 0..rules.policies[self.policy as usize].targets.len() {
+            if rules.target(self.policy, k as u16).metric == metric {
+                self.activate(k as u16, t, rules);
+            }
+        }
+    }
+
+    fn wait_metric(&self) -> SlaMetric {
+        if self.samples.is_empty() {
+            SlaMetric::FirstResponse
+        } else {
+            SlaMetric::NextReply
+        }
+    }
+
+    /// R11: a solve, close or exclusion ends the wait without a sample; its instances are
+    /// cancelled (those already past their deadline were breached by `advance`).
+    fn cancel_wait(&mut self) {
+        if self.waiting_since.take().is_some() {
+            for i in &mut self.sla {
+                if i.metric.is_reply() && i.state == State::Running {
+                    i.state = State::Cancelled;
+                }
+            }
+        }
+    }
+
+    /// R26: exclusion ends the wait and cancels every instance, whatever its outcome.
+    fn on_exclude(&mut self, reason: ExcludeReason, t: Timestamp) {
+        self.excluded = Some(reason);
+        self.waiting_since = None;
+        for i in &mut self.sla {
+            i.state = State::Cancelled;
+        }
+        self.last_at = t;
+    }
+
+    /// Adds the time since the last status change to its bucket on every recorded clock (R15).
+    fn accrue(&mut self, t: Timestamp, rules: &Rules) {
+        if let Some(b) = bucket(self.status) {
+            for c in 0..rules.recorded {
+                self.status_time[c][b] += rules.clocks[c].between(self.status_since, t);
+            }
+        }
+        self.status_since = t;
+    }
+
+    /// Status time at finalization (R15): until the final solve, or until `at`.
+    pub(crate) fn accrue_until(&mut self, at: Timestamp, rules: &Rules) {
+        if self.status_since < at {
+            self.accrue(at, rules);
+        }
+    }
+
+    /// A status change (R5, R11, R13–R15, R24). Returns true for `closed` (finalize now).
+    fn set_status(&mut self, new: Status, t: Timestamp, rules: &Rules) -> bool {
+        let old = self.status;
+        if old == new {
+            return false;
+        }
+        self.accrue(t, rules);
+        let resolves = new == Status::Solved || (new == Status::Closed && old != Status::Solved);
+        if matches!(new, Status::Solved | Status::Closed) && self.waiting_since.is_some() {
+            self.cancel_wait();
+            if self.replies == 0 {
+                self.solved_without_reply = true;
+            }
+        }
+        if old == Status::Solved && new != Status::Closed {
+            self.reopens += 1;
+        }
+        if resolves {
+            self.first_resolution_at.get_or_insert(t);
+            self.last_resolution_at = Some(t);
+        }
+        self.status = new;
+        for i in &mut self.sla {
+            on_status_change(i, old, new, resolves, t, rules);
+        }
+        new == Status::Closed
+    }
+
+    /// §6: the policy is chosen after the first event's own fields are applied; its targets
+    /// activate in target order.
+    fn choose_policy(&mut self, t: Timestamp, rules: &Rules) {
+        self.policy = rules.select(self.priority, self.channel, self.brand, self.tags);
+        if self.policy == NO_POLICY || self.excluded.is_some() {
+            return;
+        }
+        for k in 0..rules.policies[self.policy as usize].targets.len() {
+            self.activate(k as u16, t, rules);
+        }
+    }
+
+    /// Activates target `k` of the current policy if its clock has started (R20): reply
+    /// targets on a running wait of their metric, resolution targets from creation. Also used
+    /// for unpaired new targets on re-targeting (R23).
+    fn activate(&mut self, k: u16, t: Timestamp, rules: &Rules) {
+        let target = rules.target(self.policy, k);
+        let clock = &rules.clocks[target.clock as usize];
+        let metric = target.metric;
+        let mut inst = Instance {
+            policy: self.policy,
+            target: k,
+            metric,
+            clock: target.clock,
+            state: State::Running,
+            threshold_s: target.threshold_s,
+            start: self.created_at,
+            since: self.created_at,
+            used: 0,
+            deadline: Timestamp::MAX,
+        };
+        match metric {
+            SlaMetric::FirstResponse | SlaMetric::NextReply => {
+                match self.waiting_since {
+                    Some(w) if self.wait_metric() == metric => {
+                        inst.start = w;
+                        inst.since = w;
+                    }
+                    _ => return,
+                }
+                inst.deadline = clock.deadline(inst.start, inst.threshold_s);
+            }
+            SlaMetric::FirstResolution => {
+                if self.first_resolution_at.is_some() {
+                    return; // R43: not activated after the first resolution
+                }
+                inst.deadline = clock.deadline(inst.start, inst.threshold_s);
+            }
+            SlaMetric::FullResolution => {
+                inst.deadline = clock.deadline(inst.start, inst.threshold_s);
+                if self.resolved() {
+                    let at = self.last_resolution_at.unwrap_or(t);
+                    inst.state = if at <= inst.deadline {
+                        State::Fulfilled
+                    } else {
+                        State::Breached
+                    };
+                }
+            }
+            SlaMetric::RequesterWait | SlaMetric::AgentWork => {
+                inst.used = self.used(metric, target.clock, t, rules);
+                inst.since = t;
+                self.place_pausing(&mut inst, t, rules);
+            }
+        }
+        if inst.state == State::Running && inst.deadline < t {
+            inst.state = State::Breached;
+        }
+        self.sla.push(inst);
+    }
+
+    /// Sets a pausing instance's state and deadline from the current status, given `used`
+    /// clock seconds at `t` (R24).
+    fn place_pausing(&self, inst: &mut Instance, t: Timestamp, rules: &Rules) {
+        let clock = &rules.clocks[inst.clock as usize];
+        let left = inst.threshold_s - inst.used;
+        if left < 0 {
+            inst.state = State::Breached;
+            inst.deadline = t;
+            return;
+        }
+        inst.deadline = clock.deadline(t, left);
+        inst.state = if self.resolved() {
+            State::Fulfilled
+        } else if runs_in(inst.metric, self.status) {
+            State::Running
+        } else {
+            State::Paused
+        };
+    }
+
+    /// Clock seconds a pausing metric has used from creation to `t` (R24), from the recorded
+    /// status time; on a clock that is not recorded, approximated by the calendar share.
+    fn used(&self, metric: SlaMetric, clock: u8, t: Timestamp, rules: &Rules) -> i64 {
+        let c = if (clock as usize) < rules.recorded {
+            clock as usize
+        } else {
+            0
+        };
+        let acc = &self.status_time[c];
+        let mut used = acc[WORK]
+            + if metric == SlaMetric::RequesterWait {
+                acc[ON_HOLD]
+            } else {
+                0
+            };
+        if runs_in(metric, self.status) && !self.resolved() {
+            used += rules.clocks[c].between(self.status_since, t);
+        }
+        used
+    }
+
+    /// R23: a filter change re-targets running instances from their original start.
+    fn retarget(&mut self, t: Timestamp, rules: &Rules) {
+        if self.excluded.is_some() {
+            return;
+        }
+        let new_policy = rules.select(self.priority, self.channel, self.brand, self.tags);
+        if new_policy == self.policy {
+            return;
+        }
+        let old_len = self.sla.len();
+        let new_targets: &[crate::sla::CompiledTarget] = if new_policy == NO_POLICY {
+            &[]
+        } else {
+            &rules.policies[new_policy as usize].targets
+        };
+        let mut unpaired_new: Vec<u16> = Vec::new();
+        for metric in SlaMetric::ALL {
+            let running_now: Vec<usize> = (0..old_len)
+                .filter(|&i| self.sla[i].metric == metric && self.sla[i].state.is_running())
+                .collect();
+            let mut running = running_now.into_iter();
+            for (k, target) in new_targets
+                .iter()
+                .enumerate()
+                .filter(|(_, tg)| tg.metric == metric)
+            {
+                match running.next() {
+                    Some(i) => {
+                        let used = if pauses(metric) {
+                            self.used(metric, target.clock, t, rules)
+                        } else {
+                            0
+                        };
+                        let inst = &mut self.sla[i];
+                        inst.policy = new_policy;
+                        inst.target = k as u16;
+                        inst.clock = target.clock;
+                        inst.threshold_s = target.threshold_s;
+                        let clock = &rules.clocks[inst.clock as usize];
+                        if pauses(metric) {
+                            inst.used = used;
+                            inst.since = t;
+                            let mut copy = *inst;
+                            self.place_pausing(&mut copy, t, rules);
+                            self.sla[i] = copy;
+                        } else {
+                            inst.deadline = clock.deadline(inst.start, inst.threshold_s);
+                            match inst.state {
+                                State::Running if inst.deadline < t => inst.state = State::Breached,
+                                State::Fulfilled
+                                    if self.last_resolution_at.is_some_and(|r| r > inst.deadline) =>
+                                {
+                                    inst.state = State::Breached
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                    None => unpaired_new.push(k as u16),
+                }
+            }
+            for i in running {
+                self.sla[i].state = State::Cancelled;
+            }
+        }
+        self.policy = new_policy;
+        unpaired_new.sort_unstable();
+        for k in unpaired_new {
+            self.activate(k, t, rules);
+        }
+    }
+
+    /// Finalizes the SLA instances at `at` (R21, R24, R38): running ones past their deadline
+    /// are breached, the others stay active; paused ones report the deadline as if they
+    /// resumed at `at`; fulfilled ones are met.
+    pub(crate) fn finalize_sla(&mut self, at: Timestamp, rules: &Rules) {
+        for i in &mut self.sla {
+            match i.state {
+                State::Running => {
+                    i.state = if i.deadline < at {
+                        State::Breached
+                    } else {
+                        State::Active
+                    };
+                }
+                State::Paused => {
+                    i.deadline = rules.clocks[i.clock as usize].deadline(at, i.threshold_s - i.used);
+                    i.state = State::Active;
+                }
+                State::Fulfilled => i.state = State::Met,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// One instance's response to a status change (R24).
+fn on_status_change(i: &mut Instance, old: Status, new: Status, resolves: bool, t: Timestamp, rules: &Rules) {
+    let clock = &rules.clocks[i.clock as usize];
+    match i.metric {
+        SlaMetric::FirstResponse | SlaMetric::NextReply => {} // never pause on status (R24)
+        SlaMetric::FirstResolution => {
+            if resolves && i.state == State::Running {
+                i.state = State::Met;
+            }
+        }
+        SlaMetric::FullResolution => {
+            if matches!(new, Status::Solved | Status::Closed) {
+                if i.state == State::Running {
+                    i.state = State::Fulfilled;
+                }
+            } else if old == Status::Solved && i.state == State::Fulfilled {
+                // Reopened: keeps its deadline, which may already lie behind (R24).
+                i.state = if i.deadline < t {
+                    State::Breached
+                } else {
+                    State::Running
+                };
+            }
+        }
+        SlaMetric::RequesterWait | SlaMetric::AgentWork => {
+            let was = i.state;
+            if matches!(new, Status::Solved | Status::Closed) {
+                match was {
+                    State::Running => {
+                        i.used += clock.between(i.since, t);
+                        i.state = State::Fulfilled;
+                    }
+                    State::Paused => {
+                        i.deadline = clock.deadline(t, i.threshold_s - i.used);
+                        i.state = State::Fulfilled;
+                    }
+                    _ => {}
+                }
+                return;
+            }
+            let resumed = was == State::Paused || (was == State::Fulfilled && old == Status::Solved);
+            let runs = runs_in(i.metric, new);
+            if was == State::Running && !runs {
+                i.used += clock.between(i.since, t);
+                i.state = State::Paused;
+            } else if resumed {
+                if runs {
+                    i.since = t;
+                    i.deadline = clock.deadline(t, i.threshold_s - i.used);
+                    i.state = State::Running;
+                } else {
+                    i.state = State::Paused;
+                }
+            }
+        }
+    }
+}

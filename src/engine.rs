@@ -1,0 +1,498 @@
+//! The streaming engine: the table of open conversations, the watermark, finalization (R38–R40),
+//! duplicate and order checks (R3, R4, R41, R42), and the wiring between conversations and the
+//! report. It owns no metric logic.
+
+use crate::conversation::{Applied, Conversation, FinalizedBy, Pools};
+use crate::event::{Author, Event, EventKind, Visibility};
+use crate::intern::{id_hash, FxHashMap, Interner, Key};
+use crate::report::Report;
+use crate::sla::Rules;
+use crate::summary::Summary;
+use crate::{Config, Error, Result, Timestamp};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// Distinct channel or brand values tracked before new ones share the id `other`.
+const ATTRIBUTE_CAP: usize = 65_536;
+
+/// What [`Engine::ingest`] did with an accepted event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Ingested {
+    /// Applied to a live conversation instance (possibly starting it or a follow-up, R6).
+    Applied,
+    /// A redelivery of an event `id` already seen in the live instance: counted, not applied (R4).
+    Duplicate,
+    /// An event for a finalized conversation that does not start a follow-up: counted in
+    /// `ignored_after_final`, otherwise ignored (R6).
+    IgnoredAfterFinal,
+}
+
+/// An estimate of an [`Engine`]'s memory, from [`Engine::memory`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MemoryUsage {
+    /// Live conversation instances.
+    pub open_conversations: usize,
+    /// Bytes held for them: fixed state, ids, reply samples, SLA instances, duplicate-id hashes.
+    pub open_state_bytes: usize,
+    /// Finalized ids still remembered for follow-ups (R6).
+    pub id_memories: usize,
+    /// Spare table capacity, the id memory table and the timer heap, in bytes.
+    pub table_bytes: usize,
+}
+
+impl MemoryUsage {
+    /// `open_state_bytes / open_conversations` (0 when none is open).
+    pub fn bytes_per_open_conversation(&self) -> f64 {
+        if self.open_conversations == 0 {
+            0.0
+        } else {
+            self.open_state_bytes as f64 / self.open_conversations as f64
+        }
+    }
+}
+
+/// What the engine remembers of a finalized conversation id (R6): a few dozen bytes, until
+/// `reopen_window` after its finalization instant.
+#[derive(Debug, Clone, Copy)]
+struct Memory {
+    instance: u32,
+    last_at: Timestamp,
+    finalized_at: Timestamp,
+}
+
+/// The streaming SLA engine.
+///
+/// Feed it events with [`ingest`](Engine::ingest) (per conversation in time order, R3), advance
+/// the watermark with [`advance_to`](Engine::advance_to) so breaches and finalizations become
+/// known (R38), and call [`finish`](Engine::finish) at the end. Finalized conversations go into
+/// the [`Report`] and, if asked for, into [`Summary`] records; their state is freed (R40).
+/// The engine never reads the wall clock.
+///
+/// # Example
+/// ```
+/// use sla_metrics::{Author, Config, Engine, Event, EventKind, Status};
+/// let mut engine = Engine::new(Config::default())?;
+/// let t0: sla_metrics::Timestamp = "2024-04-02T10:00:00Z".parse()?;
+/// engine.ingest(&Event::message("c1", t0, Author::Customer))?;
+/// engine.ingest(&Event::message("c1", t0.add_secs(5), Author::Automation))?; // not a reply (R7)
+/// engine.ingest(&Event::message("c1", t0.add_secs(7200), Author::Agent))?;
+/// engine.ingest(&Event::new("c1", t0.add_secs(7300), EventKind::Status(Status::Solved)))?;
+/// let report = engine.finish();
+/// let sla = &report.sla()[0]; // default policy: first response within 1 h
+/// assert_eq!((sla.met, sla.breached), (0, 1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Engine {
+    rules: Rules,
+    channels: Interner,
+    brands: Interner,
+    /// Open conversation instances, their state inline with the id (one lookup, one place).
+    live: FxHashMap<Key, Conversation>,
+    /// Finalized ids still remembered for follow-ups (R6).
+    finalized: FxHashMap<Key, Memory>,
+    /// Finalization timers `(due, id)`, earliest first; an entry whose due differs from its
+    /// conversation's `timer_due` is stale and skipped.
+    timers: BinaryHeap<Reverse<(Timestamp, Key)>>,
+    watermark: Timestamp,
+    latest: Timestamp,
+    sweep_at: usize,
+    report: Report,
+    summaries: Option<Vec<Summary>>,
+    pools: Pools,
+}
+
+impl Engine {
+    /// An engine for this configuration.
+    ///
+    /// # Errors
+    /// The configuration is invalid ([`Config::validate`]), or asks for the reorder buffer
+    /// (`allowed_lateness_s > 0`), which this version does not implement yet.
+    ///
+    /// # Example
+    /// ```
+    /// use sla_metrics::{Config, Engine};
+    /// let engine = Engine::new(Config::default())?;
+    /// assert_eq!(engine.open_conversations(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(config: Config) -> Result<Engine> {
+        let mut channels = Interner::new(ATTRIBUTE_CAP);
+        let mut brands = Interner::new(ATTRIBUTE_CAP);
+        let rules = Rules::compile(&config, &mut channels, &mut brands)?;
+        if rules.allowed_lateness_s > 0 {
+            return Err(Error::config(
+                "allowed_lateness_s > 0 needs the reorder buffer (R41), which is not implemented yet",
+            ));
+        }
+        let report = Report::new(&rules);
+        Ok(Engine {
+            rules,
+            channels,
+            brands,
+            live: FxHashMap::default(),
+            finalized: FxHashMap::default(),
+            timers: BinaryHeap::new(),
+            watermark: Timestamp::MIN,
+            latest: Timestamp::MIN,
+            sweep_at: 1024,
+            report,
+            summaries: None,
+            pools: Pools::default(),
+        })
+    }
+
+    /// Keep a [`Summary`] of every conversation finalized from now on, to be taken with
+    /// [`drain_summaries`](Engine::drain_summaries). Off by default: building summaries costs
+    /// allocations the report alone does not need.
+    pub fn collect_summaries(&mut self, on: bool) {
+        if on {
+            self.summaries.get_or_insert_with(Vec::new);
+        } else {
+            self.summaries = None;
+        }
+    }
+
+    /// Takes the summaries collected so far, in finalization order.
+    pub fn drain_summaries(&mut self) -> impl Iterator<Item = Summary> + '_ {
+        self.summaries.iter_mut().flat_map(|v| v.drain(..))
+    }
+
+    /// The report over the conversations finalized so far (R37).
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// The watermark (R38); [`Timestamp::MIN`] before the first advance.
+    pub fn watermark(&self) -> Timestamp {
+        self.watermark
+    }
+
+    /// Conversations open now (live instances).
+    pub fn open_conversations(&self) -> usize {
+        self.live.len()
+    }
+
+    /// Applies one event (R3–R19, R20–R26).
+    ///
+    /// # Errors
+    /// A rejected event changes no state and is counted in the report's `rejected` (R42):
+    /// `invalid` (a CSAT score outside 1–5, an empty conversation id), `late` (older than the
+    /// watermark, R41), `out_of_order` (older than its conversation's last event, R3). Checks
+    /// run in the order invalid → duplicate → late → out of order (R42).
+    ///
+    /// # Example
+    /// ```
+    /// use sla_metrics::{Author, Config, Engine, Event, Ingested};
+    /// let mut engine = Engine::new(Config::default())?;
+    /// let e = Event::message("c1", "2024-04-02T10:00:00Z".parse()?, Author::Customer).with_id("m1");
+    /// assert_eq!(engine.ingest(&e)?, Ingested::Applied);
+    /// assert_eq!(engine.ingest(&e)?, Ingested::Duplicate); // R4
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn ingest(&mut self, event: &Event<'_>) -> Result<Ingested> {
+        self.ingest_unrecorded(event).map_err(|e| self.reject(e))
+    }
+
+    /// Counts a rejection in the report and hands the error back (R42).
+    pub(crate) fn reject(&mut self, err: Error) -> Error {
+        self.report.count_rejection(&err);
+        err
+    }
+
+    pub(crate) fn ingest_unrecorded(&mut self, ev: &Event<'_>) -> Result<Ingested> {
+        crate::event::check(ev)?;
+        let t = ev.at;
+        let key = ev.conversation.as_bytes();
+        if let Some(conv) = self.live.get_mut(key) {
+            let (due, by) = conv.due(&self.rules);
+            if t > due {
+                // The instance ended before this event (R39): finalize it first, then judge
+                // the event as one after finalization, whatever the watermark says (R21).
+                let memory = self.finalize(key, due, by);
+                return self.after_final(ev, memory);
+            }
+            let h = ev.id.as_deref().map(id_hash);
+            if let Some(h) = h {
+                if conv.ids.contains(&h) {
+                    self.report.count_duplicate();
+                    return Ok(Ingested::Duplicate);
+                }
+            }
+            if t < self.watermark {
+                return Err(Error::late(&ev.conversation, ev.id.as_deref(), t, self.watermark));
+            }
+            if t < conv.last_at {
+                return Err(Error::out_of_order(
+                    &ev.conversation,
+                    ev.id.as_deref(),
+                    t,
+                    conv.last_at,
+                ));
+            }
+            conv.advance(t);
+            if let Some(h) = h {
+                conv.ids.push(h);
+            }
+            let applied = conv.apply(
+                &ev.kind,
+                t,
+                false,
+                &self.rules,
+                &mut self.channels,
+                &mut self.brands,
+            );
+            self.latest = self.latest.max(t);
+            match applied {
+                Applied::Finalize(by) => {
+                    self.finalize(key, t, by);
+                }
+                Applied::Continue => {
+                    let (due, _) = conv.due(&self.rules);
+                    if due < conv.timer_due {
+                        conv.timer_due = due;
+                        self.timers.push(Reverse((due, Key::new(&ev.conversation))));
+                    }
+                }
+            }
+            return Ok(Ingested::Applied);
+        }
+        match self.finalized.get(key).copied() {
+            Some(memory) => self.after_final(ev, memory),
+            None => {
+                if t < self.watermark {
+                    return Err(Error::late(&ev.conversation, ev.id.as_deref(), t, self.watermark));
+                }
+                self.start_instance(ev, 1);
+                Ok(Ingested::Applied)
+            }
+        }
+    }
+
+    /// R6: an event for a finalized id. A customer's public message starts a follow-up; any
+    /// other event is counted and ignored; past the id memory, the id is new.
+    fn after_final(&mut self, ev: &Event<'_>, memory: Memory) -> Result<Ingested> {
+        let t = ev.at;
+        let key: &str = &ev.conversation;
+        if t < self.watermark {
+            return Err(Error::late(key, ev.id.as_deref(), t, self.watermark));
+        }
+        let remembered = t <= memory.finalized_at.add_secs(self.rules.reopen_window_s);
+        if remembered && t < memory.last_at {
+            return Err(Error::out_of_order(key, ev.id.as_deref(), t, memory.last_at));
+        }
+        let customer_public = matches!(
+            ev.kind,
+            EventKind::Message {
+                author: Author::Customer,
+                visibility: Visibility::Public,
+                ..
+            }
+        );
+        if !remembered || customer_public {
+            self.finalized.remove(key.as_bytes());
+            self.start_instance(ev, if remembered { memory.instance + 1 } else { 1 });
+            Ok(Ingested::Applied)
+        } else {
+            self.report.count_ignored();
+            self.latest = self.latest.max(t);
+            if let Some(m) = self.finalized.get_mut(key.as_bytes()) {
+                m.last_at = t;
+            }
+            Ok(Ingested::IgnoredAfterFinal)
+        }
+    }
+
+    /// R2: the first event of an id (or of a follow-up) creates an instance.
+    fn start_instance(&mut self, ev: &Event<'_>, instance: u32) {
+        let t = ev.at;
+        let mut conv = Conversation::new(t, instance, &mut self.pools);
+        if let Some(id) = ev.id.as_deref() {
+            conv.ids.push(id_hash(id));
+        }
+        let applied = conv.apply(
+            &ev.kind,
+            t,
+            true,
+            &self.rules,
+            &mut self.channels,
+            &mut self.brands,
+        );
+        self.latest = self.latest.max(t);
+        let key = Key::new(&ev.conversation);
+        match applied {
+            Applied::Finalize(by) => {
+                self.finalize_conversation(key, conv, t, by);
+            }
+            Applied::Continue => {
+                let (due, _) = conv.due(&self.rules);
+                conv.timer_due = due;
+                self.timers.push(Reverse((due, key.clone())));
+                self.live.insert(key, conv);
+            }
+        }
+    }
+
+    /// Finalizes the live instance of `key` at `at` (R39).
+    fn finalize(&mut self, key: &[u8], at: Timestamp, by: FinalizedBy) -> Memory {
+        let (key, conv) = self
+            .live
+            .remove_entry(key)
+            .expect("finalize is called on a live conversation");
+        self.finalize_conversation(key, conv, at, by)
+    }
+
+    /// Status time and SLA outcomes as of `at`, the report and summary, then frees the state,
+    /// keeping only the id memory of R6 (R40).
+    fn finalize_conversation(
+        &mut self,
+        key: Key,
+        mut conv: Conversation,
+        at: Timestamp,
+        by: FinalizedBy,
+    ) -> Memory {
+        conv.accrue_until(at, &self.rules);
+        conv.finalize_sla(at, &self.rules);
+        self.report.add(&conv, &self.rules);
+        if let Some(out) = &mut self.summaries {
+            out.push(Summary::build(key.to_text(), &conv, at, by, &self.rules));
+        }
+        let memory = Memory {
+            instance: conv.instance,
+            last_at: conv.last_at,
+            finalized_at: at,
+        };
+        self.pools.give_back(&mut conv);
+        self.finalized.insert(key, memory);
+        memory
+    }
+
+    /// Advances the watermark (R38): the caller promises no event older than `t` will come.
+    /// Conversations whose finalization instant lies before `t` are finalized. An older
+    /// watermark is a no-op. Costs O((finalized + 1) · log n).
+    ///
+    /// # Example
+    /// ```
+    /// use sla_metrics::{Author, Config, Engine, Event};
+    /// let mut engine = Engine::new(Config::default())?;
+    /// let t0: sla_metrics::Timestamp = "2024-04-02T10:00:00Z".parse()?;
+    /// engine.ingest(&Event::message("c1", t0, Author::Customer))?;
+    /// engine.advance_to(t0.add_secs(31 * 86_400)); // past the 30-day idle timeout (R39)
+    /// assert_eq!(engine.open_conversations(), 0);
+    /// assert_eq!(engine.report().conversations().total, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn advance_to(&mut self, t: Timestamp) {
+        if t <= self.watermark {
+            return;
+        }
+        self.watermark = t;
+        while let Some(Reverse((due, _))) = self.timers.peek() {
+            if *due >= t {
+                break;
+            }
+            let Some(Reverse((due, key))) = self.timers.pop() else {
+                break;
+            };
+            let Some(conv) = self.live.get_mut(key.as_bytes()) else {
+                continue;
+            };
+            if conv.timer_due != due {
+                continue; // stale: the conversation ended, or an earlier timer superseded this one
+            }
+            let (now_due, by) = conv.due(&self.rules);
+            if now_due < t {
+                self.finalize(key.as_bytes(), now_due, by);
+            } else {
+                conv.timer_due = now_due;
+                self.timers.push(Reverse((now_due, key)));
+            }
+        }
+        if self.finalized.len() > self.sweep_at {
+            self.sweep_memories();
+        }
+    }
+
+    /// Frees id memories whose reopen window has passed (R6, R40). Amortized O(1) per id.
+    fn sweep_memories(&mut self) {
+        let horizon = self.watermark;
+        let window = self.rules.reopen_window_s;
+        self.finalized
+            .retain(|_, m| m.finalized_at.add_secs(window) >= horizon);
+        self.sweep_at = (2 * self.finalized.len()).max(1024);
+        if self.finalized.capacity() > 4 * self.finalized.len().max(1024) {
+            self.finalized.shrink_to_fit();
+        }
+    }
+
+    /// Finalizes everything at the finish instant, the later of the watermark and the latest
+    /// event seen (R38), and returns the report.
+    pub fn finish(&mut self) -> Report {
+        let at = self.watermark.max(self.latest);
+        self.finish_at(at)
+    }
+
+    /// Finalizes everything at `at` (never earlier than this engine's watermark and latest
+    /// event): a sharded runner passes the whole stream's finish instant to every shard so the
+    /// merged report equals the single-engine one (R36, R38). Instances whose deadline lies
+    /// before their finalization instant are breached, the others stay active.
+    pub fn finish_at(&mut self, at: Timestamp) -> Report {
+        let fin = at.max(self.watermark).max(self.latest);
+        let mut open: Vec<(Key, Conversation)> = self.live.drain().collect();
+        // A deterministic order for the summaries, whatever the table's layout.
+        open.sort_unstable_by(|a, b| a.1.created_at.cmp(&b.1.created_at).then_with(|| a.0.cmp(&b.0)));
+        for (key, conv) in open {
+            let (due, by) = conv.due(&self.rules);
+            if due <= fin {
+                self.finalize_conversation(key, conv, due, by);
+            } else {
+                self.finalize_conversation(key, conv, fin, FinalizedBy::Finish);
+            }
+        }
+        self.timers.clear();
+        self.watermark = fin;
+        self.report.clone()
+    }
+
+    /// An estimate of the engine's memory (R40), for capacity planning and the ≤ 256 bytes per
+    /// open conversation budget. Walks the open conversations: O(open).
+    ///
+    /// # Example
+    /// ```
+    /// use sla_metrics::{Author, Config, Engine, Event};
+    /// let mut engine = Engine::new(Config::default())?;
+    /// engine.ingest(&Event::message("c1", "2024-04-02T10:00:00Z".parse()?, Author::Customer))?;
+    /// let m = engine.memory();
+    /// assert_eq!(m.open_conversations, 1);
+    /// assert!(m.bytes_per_open_conversation() > 0.0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn memory(&self) -> MemoryUsage {
+        use std::mem::size_of;
+        let entry = size_of::<(Key, Conversation)>() + 1;
+        let mut open_state_bytes = 0;
+        for (key, c) in &self.live {
+            open_state_bytes += entry
+                + key.heap_len()
+                + c.samples.capacity() * size_of::<crate::conversation::Sample>()
+                + c.sla.capacity() * size_of::<crate::sla::Instance>()
+                + c.ids.capacity() * size_of::<u64>();
+        }
+        let open = self.live.len();
+        MemoryUsage {
+            open_conversations: open,
+            open_state_bytes,
+            id_memories: self.finalized.len(),
+            table_bytes: (self.live.capacity() - open) * entry
+                + self.finalized.capacity() * (size_of::<(Key, Memory)>() + 1)
+                + self.timers.capacity() * size_of::<(Timestamp, Key)>(),
+        }
+    }
+
+    /// The latest accepted event instant; [`Timestamp::MIN`] before any.
+    pub fn latest_event(&self) -> Timestamp {
+        self.latest
+    }
+}

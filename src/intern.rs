@@ -1,0 +1,218 @@
+//! A fast string hasher for conversation ids and a capped string interner for attribute values.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// The id of an absent value.
+pub(crate) const NONE: u32 = u32::MAX;
+/// The id every value past the interner's cap maps to.
+pub(crate) const OTHER: u32 = u32::MAX - 1;
+
+/// FxHash (as in rustc): a few cycles per 8 bytes. Conversation ids come from the embedding
+/// product, not from an adversary on the open internet; callers who fear hash flooding can
+/// pre-hash ids.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher {
+    hash: u64,
+}
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes([
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            ]));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            buf[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(buf));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64);
+    }
+
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(i as u64);
+    }
+
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        // The multiply leaves the entropy in the high bits; hash tables index by the low ones.
+        self.hash ^ (self.hash >> 32)
+    }
+}
+
+pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
+pub(crate) type FxHashMap<K, V> = HashMap<K, V, FxBuild>;
+
+/// A 64-bit hash of an event `id` for duplicate detection (R4). Two different ids of one live
+/// conversation collide with probability about 2⁻⁶⁴ per pair.
+#[inline]
+pub(crate) fn id_hash(id: &str) -> u64 {
+    // Two FxHash passes with different seeds mixed, then a final avalanche (splitmix64).
+    let mut h = FxHasher {
+        hash: id.len() as u64,
+    };
+    h.write(id.as_bytes());
+    let mut z = h.finish() ^ 0x9e37_79b9_7f4a_7c15;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Interns attribute values (channel, brand) to small ids. At most `cap` distinct values get
+/// their own id; later new values share [`OTHER`], so memory stays bounded whatever the input.
+/// Values named by the config are pinned first and always keep their own id.
+#[derive(Debug, Clone)]
+pub(crate) struct Interner {
+    ids: FxHashMap<Box<str>, u32>,
+    names: Vec<Box<str>>,
+    cap: usize,
+}
+
+impl Interner {
+    pub(crate) fn new(cap: usize) -> Interner {
+        Interner {
+            ids: FxHashMap::default(),
+            names: Vec::new(),
+            cap,
+        }
+    }
+
+    /// The id of a config value: never [`OTHER`].
+    pub(crate) fn intern_pinned(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(s.into());
+        self.ids.insert(s.into(), id);
+        id
+    }
+
+    /// The id of a value, or [`OTHER`] once the cap is reached.
+    #[inline]
+    pub(crate) fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        if self.names.len() >= self.cap {
+            return OTHER;
+        }
+        self.intern_pinned(s)
+    }
+}
+
+/// A conversation id as the engine stores it: up to 22 bytes inline (no allocation, no pointer
+/// to chase on lookup), longer ids on the heap. Looked up by `&[u8]`.
+#[derive(Clone, Eq)]
+pub(crate) enum Key {
+    Inline(u8, [u8; 22]),
+    Heap(Box<[u8]>),
+}
+
+impl Key {
+    pub(crate) fn new(s: &str) -> Key {
+        let b = s.as_bytes();
+        if b.len() <= 22 {
+            let mut buf = [0u8; 22];
+            buf[..b.len()].copy_from_slice(b);
+            Key::Inline(b.len() as u8, buf)
+        } else {
+            Key::Heap(b.into())
+        }
+    }
+
+    #[inline]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match self {
+            Key::Inline(n, b) => &b[..*n as usize],
+            Key::Heap(b) => b,
+        }
+    }
+
+    /// The id as text (it was built from a `&str`).
+    pub(crate) fn to_text(&self) -> String {
+        String::from_utf8_lossy(self.as_bytes()).into_owned()
+    }
+
+    /// Heap bytes beyond the key itself.
+    pub(crate) fn heap_len(&self) -> usize {
+        match self {
+            Key::Inline(..) => 0,
+            Key::Heap(b) => b.len(),
+        }
+    }
+}
+
+impl Default for Key {
+    fn default() -> Key {
+        Key::Inline(0, [0; 22])
+    }
+}
+
+impl PartialEq for Key {
+    #[inline]
+    fn eq(&self, other: &Key) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl std::hash::Hash for Key {
+    #[inline]
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.as_bytes().hash(h)
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Key) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Key) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for Key {
+    #[inline]
+    fn borrow(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_text())
+    }
+}

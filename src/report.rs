@@ -1,0 +1,731 @@
+//! The aggregate report (R33–R37): raw, mergeable counters and distributions; every derived
+//! value (mean, percentile, share, rate, compliance) is an `Option` method, `null` in JSON.
+
+use crate::config::SlaMetric;
+use crate::conversation::Conversation;
+use crate::event::ExcludeReason;
+use crate::sla::{Outcome, Rules};
+use crate::stats::{wilson_interval, Distribution};
+use crate::summary::{measure, Touch};
+use crate::{Error, Result};
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use std::fmt;
+
+/// A duration metric with a distribution in the report (R37).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Metric {
+    /// First response time (R9).
+    FirstResponse,
+    /// Next reply time (R9).
+    NextReply,
+    /// First resolution (R13).
+    FirstResolution,
+    /// Full resolution (R14).
+    FullResolution,
+    /// Requester wait (R15).
+    RequesterWait,
+    /// Agent wait (pending, R15).
+    AgentWait,
+    /// On hold (R15).
+    OnHold,
+    /// Agent work (R15).
+    AgentWork,
+}
+
+impl Metric {
+    /// All metrics, in report order.
+    pub const ALL: [Metric; 8] = [
+        Metric::FirstResponse,
+        Metric::NextReply,
+        Metric::FirstResolution,
+        Metric::FullResolution,
+        Metric::RequesterWait,
+        Metric::AgentWait,
+        Metric::OnHold,
+        Metric::AgentWork,
+    ];
+
+    /// The JSON name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Metric::FirstResponse => "first_response",
+            Metric::NextReply => "next_reply",
+            Metric::FirstResolution => "first_resolution",
+            Metric::FullResolution => "full_resolution",
+            Metric::RequesterWait => "requester_wait",
+            Metric::AgentWait => "agent_wait",
+            Metric::OnHold => "on_hold",
+            Metric::AgentWork => "agent_work",
+        }
+    }
+}
+
+/// Conversation counts (R37 `conversations`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Conversations {
+    /// Finalized instances, excluded included.
+    pub total: u64,
+    /// Excluded instances (R26).
+    pub excluded: u64,
+    /// Excluded instances by reason: spam, merged, deleted.
+    pub excluded_by_reason: [u64; 3],
+    /// Non-excluded instances resolved at finalization (R14).
+    pub resolved: u64,
+    /// Non-excluded instances with at least one reopen (R5).
+    pub reopened: u64,
+    /// Events ignored after finalization (R6).
+    pub ignored_after_final: u64,
+}
+
+/// First-contact resolution and touch counts (R17).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Fcr {
+    /// Resolved conversations.
+    pub resolved: u64,
+    /// Resolved with exactly one reply and no reopen.
+    pub fcr: u64,
+    /// Resolved with one reply and no reopen that got a reply (Zendesk's one-touch).
+    pub one_touch: u64,
+    /// Resolved conversations by touch class: zero, one, two, multi.
+    pub touch: [u64; 4],
+}
+
+impl Fcr {
+    /// FCR / resolved; `None` when nothing was resolved.
+    pub fn rate(&self) -> Option<f64> {
+        ratio(self.fcr, self.resolved)
+    }
+}
+
+/// Response rate counts (R18).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResponseRate {
+    /// Conversations with a customer public message.
+    pub eligible: u64,
+    /// … and a qualifying reply.
+    pub replied: u64,
+}
+
+impl ResponseRate {
+    /// replied / eligible; `None` when nothing was eligible.
+    pub fn rate(&self) -> Option<f64> {
+        ratio(self.replied, self.eligible)
+    }
+}
+
+/// CSAT counts (R19).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Csat {
+    /// Conversations rated (last rating counts).
+    pub rated: u64,
+    /// Ratings ≥ 4.
+    pub satisfied: u64,
+    /// Sum of the scores.
+    pub score_sum: u64,
+}
+
+impl Csat {
+    /// satisfied / rated; `None` when nothing was rated.
+    pub fn rate(&self) -> Option<f64> {
+        ratio(self.satisfied, self.rated)
+    }
+
+    /// Mean score; `None` when nothing was rated.
+    pub fn mean(&self) -> Option<f64> {
+        ratio(self.score_sum, self.rated)
+    }
+}
+
+/// Outcome counts for one target of one policy (R22, R37 `sla`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SlaCounts {
+    /// The policy name.
+    pub policy: String,
+    /// The metric.
+    pub metric: SlaMetric,
+    /// The threshold.
+    pub threshold_s: i64,
+    /// The clock name.
+    pub clock: String,
+    /// Met instances.
+    pub met: u64,
+    /// Breached instances.
+    pub breached: u64,
+    /// Instances still active at finalization.
+    pub active: u64,
+    /// Cancelled instances (not in compliance).
+    pub cancelled: u64,
+}
+
+impl SlaCounts {
+    /// met / (met + breached) (R22); `None` when both are zero.
+    pub fn compliance(&self) -> Option<f64> {
+        ratio(self.met, self.met + self.breached)
+    }
+
+    /// The 95 % Wilson score interval of the compliance (R22).
+    pub fn ci95(&self) -> Option<(f64, f64)> {
+        wilson_interval(self.met, self.met + self.breached)
+    }
+}
+
+/// One rejected input (R37 `rejected.first`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Rejection {
+    /// The input line, when read from lines.
+    pub line: Option<u64>,
+    /// `invalid`, `late` or `out_of_order`.
+    pub kind: &'static str,
+    /// The error message.
+    pub message: String,
+}
+
+/// How many of the first rejections the report keeps (R37).
+const KEEP_REJECTIONS: usize = 10;
+
+/// The aggregate report over finalized conversations (R33–R37).
+///
+/// Holds only raw, mergeable values; serializes to the R37 JSON object and prints as a table.
+///
+/// # Example
+/// ```
+/// use sla_metrics::{Author, Config, Engine, Event, Metric};
+/// let mut engine = Engine::new(Config::default())?;
+/// let t0: sla_metrics::Timestamp = "2024-04-02T10:00:00Z".parse()?;
+/// engine.ingest(&Event::message("c1", t0, Author::Customer))?;
+/// engine.ingest(&Event::message("c1", t0.add_secs(600), Author::Agent))?;
+/// let report = engine.finish();
+/// let frt = report.distribution(Metric::FirstResponse, false).unwrap();
+/// assert_eq!(frt.mean_s(), Some(600.0));
+/// assert_eq!(frt.within_share(3600), Some(1.0));
+/// assert_eq!(report.sla()[0].compliance(), Some(1.0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    within_s: Vec<u64>,
+    business: bool,
+    conversations: Conversations,
+    /// 8 calendar distributions, then 8 business ones when a schedule is configured.
+    metrics: Vec<Distribution>,
+    fcr: Fcr,
+    response_rate: ResponseRate,
+    csat: Csat,
+    duplicates: u64,
+    sla: Vec<SlaCounts>,
+    /// Start of each policy's targets in `sla`.
+    sla_offsets: Vec<usize>,
+    rejected: u64,
+    first_rejections: Vec<Rejection>,
+}
+
+fn ratio(a: u64, b: u64) -> Option<f64> {
+    (b > 0).then(|| a as f64 / b as f64)
+}
+
+impl Report {
+    pub(crate) fn new(rules: &Rules) -> Report {
+        let n = 8 * rules.recorded;
+        let mut sla = Vec::new();
+        let mut sla_offsets = Vec::new();
+        for p in &rules.policies {
+            sla_offsets.push(sla.len());
+            for t in &p.targets {
+                sla.push(SlaCounts {
+                    policy: p.name.clone(),
+                    metric: t.metric,
+                    threshold_s: t.threshold_s,
+                    clock: rules.clock_names[t.clock as usize].clone(),
+                    met: 0,
+                    breached: 0,
+                    active: 0,
+                    cancelled: 0,
+                });
+            }
+        }
+        Report {
+            within_s: rules.within_s.clone(),
+            business: rules.recorded > 1,
+            conversations: Conversations::default(),
+            metrics: (0..n).map(|_| Distribution::new(&rules.within_s)).collect(),
+            fcr: Fcr::default(),
+            response_rate: ResponseRate::default(),
+            csat: Csat::default(),
+            duplicates: 0,
+            sla,
+            sla_offsets,
+            rejected: 0,
+            first_rejections: Vec::new(),
+        }
+    }
+
+    /// Folds one finalized conversation in (R26: excluded ones only count as excluded and
+    /// their SLA instances as cancelled).
+    pub(crate) fn add(&mut self, conv: &Conversation, rules: &Rules) {
+        self.conversations.total += 1;
+        for i in &conv.sla {
+            let c = &mut self.sla[self.sla_offsets[i.policy as usize] + i.target as usize];
+            match i.state.outcome() {
+                Outcome::Met => c.met += 1,
+                Outcome::Breached => c.breached += 1,
+                Outcome::Active => c.active += 1,
+                Outcome::Cancelled => c.cancelled += 1,
+            }
+        }
+        if let Some(reason) = conv.excluded {
+            self.conversations.excluded += 1;
+            self.conversations.excluded_by_reason[reason as usize] += 1;
+            return;
+        }
+        for c in 0..rules.recorded {
+            let base = 8 * c;
+            let (head, tail) = self.metrics.split_at_mut(base + 1);
+            let nr = &mut tail[0];
+            let d = measure(conv, c, rules, |x| nr.record(x as u64));
+            let frt = &mut head[base];
+            if let Some(x) = d.first_response_s {
+                frt.record(x as u64);
+            }
+            let m = &mut self.metrics[base..base + 8];
+            if let Some(x) = d.first_resolution_s {
+                m[2].record(x as u64);
+            }
+            if let Some(x) = d.full_resolution_s {
+                m[3].record(x as u64);
+            }
+            m[4].record(d.requester_wait_s as u64);
+            m[5].record(d.agent_wait_s as u64);
+            m[6].record(d.on_hold_s as u64);
+            m[7].record(d.agent_work_s as u64);
+        }
+        if conv.reopens > 0 {
+            self.conversations.reopened += 1;
+        }
+        if conv.resolved() {
+            self.conversations.resolved += 1;
+            self.fcr.resolved += 1;
+            if conv.replies == 1 && conv.reopens == 0 {
+                self.fcr.fcr += 1;
+            }
+            if conv.one_touch() {
+                self.fcr.one_touch += 1;
+            }
+            self.fcr.touch[Touch::of(conv.replies) as usize] += 1;
+        }
+        if conv.customer_seen {
+            self.response_rate.eligible += 1;
+            if conv.replies > 0 {
+                self.response_rate.replied += 1;
+            }
+        }
+        if let Some(s) = conv.csat {
+            self.csat.rated += 1;
+            self.csat.score_sum += s as u64;
+            if s >= 4 {
+                self.csat.satisfied += 1;
+            }
+        }
+    }
+
+    pub(crate) fn count_duplicate(&mut self) {
+        self.duplicates += 1;
+    }
+
+    pub(crate) fn count_ignored(&mut self) {
+        self.conversations.ignored_after_final += 1;
+    }
+
+    pub(crate) fn count_rejection(&mut self, err: &Error) {
+        self.rejected += 1;
+        if self.first_rejections.len() < KEEP_REJECTIONS {
+            self.first_rejections.push(Rejection {
+                line: err.line(),
+                kind: err.code(),
+                message: err.to_string(),
+            });
+        }
+    }
+
+    /// Conversation counts.
+    pub fn conversations(&self) -> &Conversations {
+        &self.conversations
+    }
+
+    /// The distribution of a metric on the calendar clock, or on the business clock when
+    /// `business` is true (`None` without a schedule).
+    pub fn distribution(&self, metric: Metric, business: bool) -> Option<&Distribution> {
+        let base = if business { 8 } else { 0 };
+        self.metrics.get(base + metric as usize)
+    }
+
+    /// FCR and touch counts.
+    pub fn fcr(&self) -> &Fcr {
+        &self.fcr
+    }
+
+    /// Response rate counts.
+    pub fn response_rate(&self) -> &ResponseRate {
+        &self.response_rate
+    }
+
+    /// CSAT counts.
+    pub fn csat(&self) -> &Csat {
+        &self.csat
+    }
+
+    /// Duplicate deliveries ignored (R4).
+    pub fn duplicates(&self) -> u64 {
+        self.duplicates
+    }
+
+    /// Outcome counts per policy target, in policy and target order.
+    pub fn sla(&self) -> &[SlaCounts] {
+        &self.sla
+    }
+
+    /// Rejected events (R42).
+    pub fn rejected(&self) -> u64 {
+        self.rejected
+    }
+
+    /// The first rejections (up to 10), with line numbers when read from lines.
+    pub fn first_rejections(&self) -> &[Rejection] {
+        &self.first_rejections
+    }
+
+    /// The thresholds counted exactly (R34).
+    pub fn within_s(&self) -> &[u64] {
+        &self.within_s
+    }
+
+    /// Whether business-clock distributions are present (R31).
+    pub fn has_business_clock(&self) -> bool {
+        self.business
+    }
+
+    /// Adds another report of the same configuration (R36): counts, sums and within counters
+    /// exactly, histograms bucket by bucket. Shards partitioned by conversation id and finished
+    /// at the same instant merge into the report of the whole stream.
+    ///
+    /// # Errors
+    /// The reports come from different configurations (thresholds, clocks or policies).
+    ///
+    /// # Example
+    /// ```
+    /// use sla_metrics::{Author, Config, Engine, Event};
+    /// let t0: sla_metrics::Timestamp = "2024-04-02T10:00:00Z".parse()?;
+    /// let (mut a, mut b) = (Engine::new(Config::default())?, Engine::new(Config::default())?);
+    /// a.ingest(&Event::message("c1", t0, Author::Customer))?;
+    /// b.ingest(&Event::message("c2", t0, Author::Customer))?;
+    /// let mut report = a.finish_at(t0);
+    /// report.merge(&b.finish_at(t0))?;
+    /// assert_eq!(report.conversations().total, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn merge(&mut self, other: &Report) -> Result<()> {
+        let same_sla = self.sla.len() == other.sla.len()
+            && self.sla.iter().zip(&other.sla).all(|(a, b)| {
+                a.policy == b.policy
+                    && a.metric == b.metric
+                    && a.threshold_s == b.threshold_s
+                    && a.clock == b.clock
+            });
+        if self.within_s != other.within_s || self.business != other.business || !same_sla {
+            return Err(Error::config(
+                "cannot merge reports of different configurations (R36)",
+            ));
+        }
+        for (a, b) in self.metrics.iter_mut().zip(&other.metrics) {
+            a.merge(b)?;
+        }
+        let (c, o) = (&mut self.conversations, &other.conversations);
+        c.total += o.total;
+        c.excluded += o.excluded;
+        for (a, b) in c.excluded_by_reason.iter_mut().zip(o.excluded_by_reason) {
+            *a += b;
+        }
+        c.resolved += o.resolved;
+        c.reopened += o.reopened;
+        c.ignored_after_final += o.ignored_after_final;
+        self.fcr.resolved += other.fcr.resolved;
+        self.fcr.fcr += other.fcr.fcr;
+        self.fcr.one_touch += other.fcr.one_touch;
+        for (a, b) in self.fcr.touch.iter_mut().zip(other.fcr.touch) {
+            *a += b;
+        }
+        self.response_rate.eligible += other.response_rate.eligible;
+        self.response_rate.replied += other.response_rate.replied;
+        self.csat.rated += other.csat.rated;
+        self.csat.satisfied += other.csat.satisfied;
+        self.csat.score_sum += other.csat.score_sum;
+        self.duplicates += other.duplicates;
+        for (a, b) in self.sla.iter_mut().zip(&other.sla) {
+            a.met += b.met;
+            a.breached += b.breached;
+            a.active += b.active;
+            a.cancelled += b.cancelled;
+        }
+        self.rejected += other.rejected;
+        for r in &other.first_rejections {
+            if self.first_rejections.len() < KEEP_REJECTIONS {
+                self.first_rejections.push(r.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// The report as pretty JSON (R37), as `sla_report --json` prints it.
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// Serializes a distribution as R37 wants it.
+struct DistView<'a>(&'a Distribution);
+
+impl serde::Serialize for DistView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let d = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("count", &d.count())?;
+        m.serialize_entry("sum_s", &(d.sum_s() as u64))?;
+        m.serialize_entry("mean_s", &d.mean_s())?;
+        m.serialize_entry("min_s", &d.min_s())?;
+        m.serialize_entry("p50_s", &d.quantile_s(0.50))?;
+        m.serialize_entry("p90_s", &d.quantile_s(0.90))?;
+        m.serialize_entry("p95_s", &d.quantile_s(0.95))?;
+        m.serialize_entry("p99_s", &d.quantile_s(0.99))?;
+        m.serialize_entry("max_s", &d.max_s())?;
+        let within: serde_json::Map<String, serde_json::Value> = d
+            .within()
+            .iter()
+            .map(|&(t, _)| (t.to_string(), serde_json::json!(d.within_share(t))))
+            .collect();
+        m.serialize_entry("within", &within)?;
+        m.serialize_entry("saturated", &d.saturated())?;
+        m.end()
+    }
+}
+
+impl serde::Serialize for Report {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde_json::json;
+        let mut m = s.serialize_map(None)?;
+        let c = &self.conversations;
+        let by_reason: serde_json::Map<String, serde_json::Value> = ExcludeReason::ALL
+            .iter()
+            .map(|r| (r.as_str().to_owned(), json!(c.excluded_by_reason[*r as usize])))
+            .collect();
+        m.serialize_entry(
+            "conversations",
+            &json!({
+                "total": c.total, "excluded": c.excluded, "excluded_by_reason": by_reason,
+                "resolved": c.resolved, "reopened": c.reopened,
+                "ignored_after_final": c.ignored_after_final,
+            }),
+        )?;
+        for metric in Metric::ALL {
+            m.serialize_entry(metric.as_str(), &DistView(&self.metrics[metric as usize]))?;
+        }
+        if self.business {
+            for metric in Metric::ALL {
+                m.serialize_entry(
+                    &format!("{}_business", metric.as_str()),
+                    &DistView(&self.metrics[8 + metric as usize]),
+                )?;
+            }
+        }
+        let f = &self.fcr;
+        m.serialize_entry(
+            "fcr",
+            &json!({
+                "resolved": f.resolved, "fcr": f.fcr, "rate": f.rate(), "one_touch": f.one_touch,
+                "zero_touch": f.touch[0], "two_touch": f.touch[2], "multi_touch": f.touch[3],
+                "touch": {"zero": f.touch[0], "one": f.touch[1], "two": f.touch[2], "multi": f.touch[3]},
+            }),
+        )?;
+        let r = &self.response_rate;
+        m.serialize_entry(
+            "response_rate",
+            &json!({"eligible": r.eligible, "replied": r.replied, "rate": r.rate()}),
+        )?;
+        let cs = &self.csat;
+        m.serialize_entry(
+            "csat",
+            &json!({"rated": cs.rated, "satisfied": cs.satisfied, "rate": cs.rate(), "mean": cs.mean()}),
+        )?;
+        m.serialize_entry("duplicates", &self.duplicates)?;
+        m.serialize_entry("sla", &SlaView(&self.sla))?;
+        m.serialize_entry(
+            "rejected",
+            &json!({"count": self.rejected, "first": self.first_rejections}),
+        )?;
+        m.end()
+    }
+}
+
+struct SlaView<'a>(&'a [SlaCounts]);
+
+impl serde::Serialize for SlaView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for c in self.0 {
+            seq.serialize_element(&serde_json::json!({
+                "policy": c.policy, "metric": c.metric, "threshold_s": c.threshold_s, "clock": c.clock,
+                "met": c.met, "breached": c.breached, "active": c.active, "cancelled": c.cancelled,
+                "compliance": c.compliance(), "ci95": c.ci95().map(|(lo, hi)| [lo, hi]),
+            }))?;
+        }
+        seq.end()
+    }
+}
+
+fn human(secs: Option<f64>) -> String {
+    let Some(s) = secs else { return "-".into() };
+    if s < 60.0 {
+        format!("{s:.0}s")
+    } else if s < 3600.0 {
+        format!("{:.1}m", s / 60.0)
+    } else if s < 86_400.0 * 2.0 {
+        format!("{:.1}h", s / 3600.0)
+    } else {
+        format!("{:.1}d", s / 86_400.0)
+    }
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or("-".into(), |v| format!("{:.1}%", v * 100.0))
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.conversations;
+        writeln!(
+            f,
+            "conversations: {} ({} excluded: {} spam, {} merged, {} deleted), {} resolved, {} reopened, {} events ignored after final",
+            c.total, c.excluded, c.excluded_by_reason[0], c.excluded_by_reason[1], c.excluded_by_reason[2],
+            c.resolved, c.reopened, c.ignored_after_final
+        )?;
+        writeln!(f)?;
+        let within_hdr: Vec<String> = self
+            .within_s
+            .iter()
+            .map(|t| format!("<={}", human(Some(*t as f64))))
+            .collect();
+        write!(
+            f,
+            "{:<26} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            "metric", "count", "mean", "p50", "p90", "p95", "p99", "max"
+        )?;
+        for h in &within_hdr {
+            write!(f, " {h:>8}")?;
+        }
+        writeln!(f)?;
+        let clocks = if self.business { 2 } else { 1 };
+        for clock in 0..clocks {
+            for metric in Metric::ALL {
+                let d = &self.metrics[8 * clock + metric as usize];
+                let name = if clock == 1 {
+                    format!("{} (business)", metric.as_str())
+                } else {
+                    metric.as_str().to_owned()
+                };
+                let q = |p| human(d.quantile_s(p).map(|v| v as f64));
+                write!(
+                    f,
+                    "{:<26} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+                    name,
+                    d.count(),
+                    human(d.mean_s()),
+                    q(0.5),
+                    q(0.9),
+                    q(0.95),
+                    q(0.99),
+                    human(d.max_s().map(|v| v as f64))
+                )?;
+                for &(t, _) in d.within() {
+                    write!(f, " {:>8}", pct(d.within_share(t)))?;
+                }
+                writeln!(f)?;
+            }
+        }
+        writeln!(f)?;
+        let fc = &self.fcr;
+        writeln!(
+            f,
+            "resolution: {} resolved, FCR {} ({}), one-touch {}, touches zero/one/two/multi {}/{}/{}/{}",
+            fc.resolved,
+            fc.fcr,
+            pct(fc.rate()),
+            fc.one_touch,
+            fc.touch[0],
+            fc.touch[1],
+            fc.touch[2],
+            fc.touch[3]
+        )?;
+        let r = &self.response_rate;
+        writeln!(
+            f,
+            "response rate: {}/{} ({})",
+            r.replied,
+            r.eligible,
+            pct(r.rate())
+        )?;
+        let cs = &self.csat;
+        writeln!(
+            f,
+            "csat: {} rated, {} satisfied ({}), mean {}",
+            cs.rated,
+            cs.satisfied,
+            pct(cs.rate()),
+            cs.mean().map_or("-".into(), |m| format!("{m:.2}"))
+        )?;
+        writeln!(f, "duplicates ignored: {}", self.duplicates)?;
+        if !self.sla.is_empty() {
+            writeln!(f)?;
+            writeln!(
+                f,
+                "{:<14} {:<18} {:>10} {:<10} {:>8} {:>8} {:>7} {:>9} {:>8}  95% CI",
+                "policy", "target", "threshold", "clock", "met", "breached", "active", "cancelled", "comply"
+            )?;
+            for s in &self.sla {
+                let ci = s.ci95().map_or("-".into(), |(lo, hi)| {
+                    format!("{}–{}", pct(Some(lo)), pct(Some(hi)))
+                });
+                writeln!(
+                    f,
+                    "{:<14} {:<18} {:>10} {:<10} {:>8} {:>8} {:>7} {:>9} {:>8}  {}",
+                    s.policy,
+                    s.metric.as_str(),
+                    human(Some(s.threshold_s as f64)),
+                    s.clock,
+                    s.met,
+                    s.breached,
+                    s.active,
+                    s.cancelled,
+                    pct(s.compliance()),
+                    ci
+                )?;
+            }
+        }
+        if self.rejected > 0 {
+            writeln!(f)?;
+            writeln!(
+                f,
+                "rejected: {} (first {} below)",
+                self.rejected,
+                self.first_rejections.len()
+            )?;
+            for r in &self.first_rejections {
+                writeln!(f, "  {}", r.message)?;
+            }
+        }
+        Ok(())
+    }
+}

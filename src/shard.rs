@@ -1,0 +1,346 @@
+//! Sharded runs (R36): JSON Lines partitioned by conversation id over N engines on N threads,
+//! finished at the whole stream's finish instant (R38) and merged.
+
+use crate::intern::FxHasher;
+use crate::jsonl::{parse_line, JsonlStats, Record};
+use crate::{Config, Engine, Error, Report, Result, Summary};
+use std::hash::Hasher;
+use std::io::Read;
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
+
+/// The result of [`run_jsonl`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Run {
+    /// The merged report.
+    pub report: Report,
+    /// Per-conversation summaries (when asked for), ordered by shard then finalization.
+    pub summaries: Vec<Summary>,
+    /// Line counts.
+    pub stats: JsonlStats,
+    /// Every rejected line, in line order (R42).
+    pub rejections: Vec<Error>,
+}
+
+/// Where a line goes.
+enum Route {
+    /// A watermark: every shard applies it; only shard 0 reports it if it is bad.
+    Everyone,
+    /// A conversation's event: the shard of its id.
+    Shard(usize),
+}
+
+/// The raw bytes of a top-level string field's value, found without parsing the whole line.
+/// `None` if absent or not a plain string (the shard's full parse will judge the line).
+fn string_field<'a>(line: &'a [u8], key: &[u8]) -> Option<std::borrow::Cow<'a, [u8]>> {
+    let mut from = 0;
+    while let Some(pos) = find(&line[from..], key) {
+        let at = from + pos;
+        from = at + key.len();
+        // A key is a string not preceded by a backslash and followed by a colon.
+        if at > 0 && line[at - 1] == b'\\' {
+            continue;
+        }
+        let mut i = from;
+        while i < line.len() && line[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if line.get(i) != Some(&b':') {
+            continue;
+        }
+        i += 1;
+        while i < line.len() && line[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if line.get(i) != Some(&b'"') {
+            return None;
+        }
+        let start = i + 1;
+        let mut j = start;
+        let mut escaped = false;
+        while j < line.len() {
+            match line[j] {
+                b'\\' => {
+                    escaped = true;
+                    j += 2;
+                    continue;
+                }
+                b'"' => break,
+                _ => j += 1,
+            }
+        }
+        let raw = line.get(start..j)?;
+        if !escaped {
+            return Some(std::borrow::Cow::Borrowed(raw));
+        }
+        // Escapes: decode so that one id written two ways lands on one shard.
+        let decoded: String = serde_json::from_slice(line.get(start - 1..=j)?).ok()?;
+        return Some(std::borrow::Cow::Owned(decoded.into_bytes()));
+    }
+    None
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let first = *needle.first()?;
+    let mut from = 0;
+    while let Some(p) = hay[from..].iter().position(|&b| b == first) {
+        let at = from + p;
+        if hay[at..].starts_with(needle) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+fn route(line: &[u8], shards: usize) -> Route {
+    if string_field(line, b"\"type\"").is_some_and(|t| &*t == b"watermark") {
+        return Route::Everyone;
+    }
+    match string_field(line, b"\"conversation\"") {
+        Some(id) => Route::Shard(shard_of(&id, shards)),
+        None => Route::Shard(0),
+    }
+}
+
+/// The shard of a conversation id (stable across runs and platforms).
+fn shard_of(id: &[u8], shards: usize) -> usize {
+    let mut h = FxHasher::default();
+    h.write(id);
+    // Mix the high bits in: FxHash's low bits are weak for short keys.
+    let x = h.finish();
+    ((x ^ (x >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize % shards
+}
+
+type Batch = (Arc<Vec<u8>>, Vec<(u64, u32, u32, bool)>);
+
+fn work(mut engine: Engine, shard: usize, rx: Receiver<Batch>) -> (Engine, JsonlStats, Vec<Error>) {
+    let mut stats = JsonlStats::default();
+    let mut rejections = Vec::new();
+    for (chunk, lines) in rx {
+        for (n, start, end, everyone) in lines {
+            let line = &chunk[start as usize..end as usize];
+            if everyone && shard != 0 {
+                // A watermark copy: apply silently; shard 0 counts and reports it.
+                if let Ok(Some(Record::Watermark(t))) = parse_line(line) {
+                    engine.advance_to(t);
+                }
+                continue;
+            }
+            match engine.ingest_line(line, n) {
+                Ok(Some(_)) => stats.events += 1,
+                Ok(None) => {
+                    if !line.iter().all(u8::is_ascii_whitespace) {
+                        stats.watermarks += 1;
+                    }
+                }
+                Err(e) => {
+                    stats.rejected += 1;
+                    rejections.push(e);
+                }
+            }
+        }
+    }
+    (engine, stats, rejections)
+}
+
+/// Reads JSON Lines and computes the report on `shards` engines in parallel, partitioned by
+/// conversation id (R36). Every shard finishes at the whole stream's finish instant (R38), so
+/// the result equals a single engine's for every count, sum and share; percentiles agree within
+/// histogram precision. `shards == 1` runs on the calling thread.
+///
+/// # Errors
+/// An invalid config, or a failure to read `input`. Bad lines are not errors: they are in
+/// [`Run::rejections`] and the report.
+///
+/// # Example
+/// ```
+/// use sla_metrics::{run_jsonl, Config};
+/// let input = br#"{"conversation":"a","at":"2024-04-02T10:00:00Z","type":"message","author":"customer"}
+/// {"conversation":"b","at":"2024-04-02T10:00:00Z","type":"message","author":"customer"}
+/// {"conversation":"a","at":"2024-04-02T10:20:00Z","type":"message","author":"agent"}
+/// "#;
+/// let one = run_jsonl(&input[..], &Config::default(), 1, false)?;
+/// let two = run_jsonl(&input[..], &Config::default(), 2, false)?;
+/// assert_eq!(one.report, two.report);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn run_jsonl<R: Read>(input: R, config: &Config, shards: usize, summaries: bool) -> Result<Run> {
+    let shards = shards.max(1);
+    let mut engines = (0..shards)
+        .map(|_| {
+            let mut e = Engine::new(config.clone())?;
+            e.collect_summaries(summaries);
+            Ok(e)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let (mut engines, stats, mut rejections) = if shards == 1 {
+        let mut engine = engines.pop().expect("one engine");
+        let mut rejections = Vec::new();
+        let stats = engine.ingest_jsonl(input, |e| rejections.push(e))?;
+        (vec![engine], stats, rejections)
+    } else {
+        distribute(input, engines, shards)?
+    };
+    // R38: one finish instant for all shards.
+    let fin = engines
+        .iter()
+        .map(|e| e.watermark().max(e.latest_event()))
+        .max()
+        .unwrap_or(crate::Timestamp::MIN);
+    let finished: Vec<(Report, Vec<Summary>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = engines
+            .iter_mut()
+            .map(|e| {
+                s.spawn(move || {
+                    let r = e.finish_at(fin);
+                    (r, e.drain_summaries().collect::<Vec<_>>())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("shard finish panicked"))
+            .collect()
+    });
+    let mut iter = finished.into_iter();
+    let (mut report, mut all_summaries) = iter.next().expect("at least one shard");
+    for (r, s) in iter {
+        report.merge(&r)?;
+        all_summaries.extend(s);
+    }
+    rejections.sort_by_key(|e| e.line());
+    Ok(Run {
+        report,
+        summaries: all_summaries,
+        stats,
+        rejections,
+    })
+}
+
+fn distribute<R: Read>(
+    mut input: R,
+    engines: Vec<Engine>,
+    shards: usize,
+) -> Result<(Vec<Engine>, JsonlStats, Vec<Error>)> {
+    const CHUNK: usize = 1 << 20;
+    let mut senders = Vec::with_capacity(shards);
+    let mut handles = Vec::with_capacity(shards);
+    for (i, engine) in engines.into_iter().enumerate() {
+        let (tx, rx) = sync_channel::<Batch>(8);
+        senders.push(tx);
+        handles.push(std::thread::spawn(move || work(engine, i, rx)));
+    }
+    let mut line_no = 0u64;
+    let mut carry: Vec<u8> = Vec::new();
+    let mut read_error = None;
+    loop {
+        let mut buf = Vec::with_capacity(CHUNK.max(carry.len() * 2));
+        buf.extend_from_slice(&carry);
+        carry.clear();
+        let start_len = buf.len();
+        buf.resize(buf.capacity(), 0);
+        let n = loop {
+            match input.read(&mut buf[start_len..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    read_error = Some(Error::io(e).with_line(line_no + 1));
+                    break 0;
+                }
+            }
+        };
+        let eof = n == 0;
+        buf.truncate(start_len + n);
+        let mut batches: Vec<Vec<(u64, u32, u32, bool)>> = vec![Vec::new(); shards];
+        let mut start = 0usize;
+        while let Some(pos) = crate::jsonl::find_newline(&buf[start..]) {
+            line_no += 1;
+            let end = start + pos;
+            push_line(&buf, start, end, line_no, shards, &mut batches);
+            start = end + 1;
+        }
+        if eof {
+            if start < buf.len() {
+                line_no += 1;
+                let end = buf.len();
+                push_line(&buf, start, end, line_no, shards, &mut batches);
+            }
+        } else {
+            carry.extend_from_slice(&buf[start..]);
+            buf.truncate(start);
+        }
+        let chunk = Arc::new(buf);
+        for (tx, batch) in senders.iter().zip(batches) {
+            if !batch.is_empty() {
+                // A worker only stops early by panicking, which join reports below.
+                let _ = tx.send((Arc::clone(&chunk), batch));
+            }
+        }
+        if eof {
+            break;
+        }
+    }
+    drop(senders);
+    let mut engines = Vec::with_capacity(shards);
+    let mut stats = JsonlStats {
+        lines: line_no,
+        ..JsonlStats::default()
+    };
+    let mut rejections = Vec::new();
+    for h in handles {
+        let (e, s, r) = h.join().expect("shard worker panicked");
+        engines.push(e);
+        stats.events += s.events;
+        stats.watermarks += s.watermarks;
+        stats.rejected += s.rejected;
+        rejections.extend(r);
+    }
+    match read_error {
+        Some(e) => Err(e),
+        None => Ok((engines, stats, rejections)),
+    }
+}
+
+fn push_line(
+    buf: &[u8],
+    start: usize,
+    end: usize,
+    line_no: u64,
+    shards: usize,
+    batches: &mut [Vec<(u64, u32, u32, bool)>],
+) {
+    match route(&buf[start..end], shards) {
+        Route::Everyone => {
+            for b in batches.iter_mut() {
+                b.push((line_no, start as u32, end as u32, true));
+            }
+        }
+        Route::Shard(i) => batches[i].push((line_no, start as u32, end as u32, false)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r36_routing_reads_ids_like_the_parser() {
+        let id = |l: &[u8]| string_field(l, b"\"conversation\"").map(|c| c.into_owned());
+        assert_eq!(id(br#"{"conversation":"c1","at":"x"}"#), Some(b"c1".to_vec()));
+        assert_eq!(
+            id(br#"{"text":"\"conversation\": 1", "conversation" : "c\u0031"}"#),
+            Some(b"c1".to_vec())
+        );
+        assert_eq!(
+            id(br#"{"x":"conversation","conversation":"c2"}"#),
+            Some(b"c2".to_vec())
+        );
+        assert_eq!(id(br#"{"conversation":5}"#), None);
+        assert!(matches!(
+            route(br#"{"type":"watermark","at":"x","conversation":"c"}"#, 4),
+            Route::Everyone
+        ));
+    }
+}

@@ -1,0 +1,237 @@
+//! SLA policies compiled for the engine, and SLA instances (R20–R27).
+//!
+//! A policy's filter is compiled to interned ids and a tag bit mask, so choosing a policy costs
+//! a few compares. An [`Instance`] is one target running for one conversation; its state machine
+//! lives in `conversation.rs`, which knows when waits start, statuses change and replies arrive.
+
+use crate::clock::Clock;
+use crate::config::{Config, SlaMetric};
+use crate::intern::{Interner, NONE};
+use crate::{Priority, Result, Timestamp};
+
+/// Index of "no policy" (R23: no matching policy, no instances).
+pub(crate) const NO_POLICY: u16 = u16::MAX;
+
+/// A target compiled for the engine.
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledTarget {
+    pub(crate) metric: SlaMetric,
+    pub(crate) threshold_s: i64,
+    pub(crate) clock: u8,
+}
+
+/// A policy compiled for the engine.
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledPolicy {
+    pub(crate) name: String,
+    priorities: u8,
+    channels: Vec<u32>,
+    brands: Vec<u32>,
+    tags: u64,
+    pub(crate) targets: Vec<CompiledTarget>,
+}
+
+/// The configuration compiled for the hot path.
+#[derive(Debug, Clone)]
+pub(crate) struct Rules {
+    /// 0 calendar, 1 business (when a schedule is set), then named schedules.
+    pub(crate) clocks: Vec<Clock>,
+    /// Clock names, parallel to `clocks`.
+    pub(crate) clock_names: Vec<String>,
+    /// How many clocks durations are recorded on (R31): 1, or 2 with a schedule.
+    pub(crate) recorded: usize,
+    pub(crate) policies: Vec<CompiledPolicy>,
+    /// Tags named by policy filters; bit i of a conversation's tag mask is `tags[i]`.
+    pub(crate) tags: Vec<String>,
+    pub(crate) count_bot_replies: bool,
+    pub(crate) count_automation_replies: bool,
+    pub(crate) reopen_window_s: i64,
+    pub(crate) idle_timeout_s: i64,
+    pub(crate) allowed_lateness_s: i64,
+    pub(crate) within_s: Vec<u64>,
+}
+
+impl Rules {
+    pub(crate) fn compile(config: &Config, channels: &mut Interner, brands: &mut Interner) -> Result<Rules> {
+        config.validate()?;
+        let mut clocks = vec![Clock::Calendar];
+        let mut clock_names = vec!["calendar".to_owned()];
+        let recorded = match &config.schedule {
+            Some(s) => {
+                clocks.push(Clock::Business(s.clone()));
+                clock_names.push("business".to_owned());
+                2
+            }
+            None => {
+                // Keep indexes stable: named schedules start at 2 (Config::clock_index).
+                clocks.push(Clock::Calendar);
+                clock_names.push("business".to_owned());
+                1
+            }
+        };
+        for (name, s) in &config.schedules {
+            clocks.push(Clock::Business(s.clone()));
+            clock_names.push(name.clone());
+        }
+        if clocks.len() > u8::MAX as usize {
+            return Err(crate::Error::config("too many named schedules (at most 250)"));
+        }
+        let mut tags: Vec<String> = Vec::new();
+        let mut policies = Vec::with_capacity(config.policies.len());
+        for p in &config.policies {
+            let mut mask = 0u64;
+            for t in &p.when.tags {
+                let i = match tags.iter().position(|x| x == t) {
+                    Some(i) => i,
+                    None => {
+                        tags.push(t.clone());
+                        tags.len() - 1
+                    }
+                };
+                mask |= 1 << i;
+            }
+            let targets = p
+                .targets
+                .iter()
+                .map(|t| {
+                    Ok(CompiledTarget {
+                        metric: t.metric,
+                        threshold_s: t.threshold_s,
+                        clock: config.clock_index(&t.clock)? as u8,
+                    })
+                })
+                .collect::<Result<_>>()?;
+            policies.push(CompiledPolicy {
+                name: p.name.clone(),
+                priorities: p.when.priority.iter().fold(0, |m, &pr| m | priority_bit(pr)),
+                channels: p.when.channel.iter().map(|c| channels.intern_pinned(c)).collect(),
+                brands: p.when.brand.iter().map(|b| brands.intern_pinned(b)).collect(),
+                tags: mask,
+                targets,
+            });
+        }
+        if policies.len() >= NO_POLICY as usize {
+            return Err(crate::Error::config("too many policies"));
+        }
+        Ok(Rules {
+            clocks,
+            clock_names,
+            recorded,
+            policies,
+            tags,
+            count_bot_replies: config.count_bot_replies,
+            count_automation_replies: config.count_automation_replies,
+            reopen_window_s: config.reopen_window_s,
+            idle_timeout_s: config.idle_timeout_s,
+            allowed_lateness_s: config.allowed_lateness_s,
+            within_s: config.within_s.clone(),
+        })
+    }
+
+    /// The first policy whose filter matches (§6); [`NO_POLICY`] if none.
+    pub(crate) fn select(&self, priority: Priority, channel: u32, brand: u32, tags: u64) -> u16 {
+        let pbit = priority_bit(priority);
+        self.policies
+            .iter()
+            .position(|p| {
+                (p.priorities == 0 || p.priorities & pbit != 0)
+                    && (p.channels.is_empty() || (channel != NONE && p.channels.contains(&channel)))
+                    && (p.brands.is_empty() || (brand != NONE && p.brands.contains(&brand)))
+                    && tags & p.tags == p.tags
+            })
+            .map_or(NO_POLICY, |i| i as u16)
+    }
+
+    /// The bit of a tag in a conversation's tag mask; 0 for tags no policy names.
+    pub(crate) fn tag_bit(&self, tag: &str) -> u64 {
+        self.tags.iter().position(|t| t == tag).map_or(0, |i| 1 << i)
+    }
+
+    pub(crate) fn target(&self, policy: u16, target: u16) -> &CompiledTarget {
+        &self.policies[policy as usize].targets[target as usize]
+    }
+}
+
+fn priority_bit(p: Priority) -> u8 {
+    1 << (p as u8)
+}
+
+/// Where an SLA instance stands (R21, R24).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum State {
+    /// Clock running, not yet due.
+    Running,
+    /// Clock paused by status (R24); the deadline moves by the paused time.
+    Paused,
+    /// Fulfilled at a solve but may resume on a reopen (R24): final only at finalization.
+    Fulfilled,
+    /// Final: fulfilled at or before the deadline.
+    Met,
+    /// Final: the deadline passed unfulfilled.
+    Breached,
+    /// Final: cancelled by R11, R23 or R26.
+    Cancelled,
+    /// Final at finalization: still running and not yet due (R38).
+    Active,
+}
+
+impl State {
+    /// Not yet final: may still change outcome (R43 "running").
+    pub(crate) fn is_running(self) -> bool {
+        matches!(self, State::Running | State::Paused | State::Fulfilled)
+    }
+
+    pub(crate) fn outcome(self) -> Outcome {
+        match self {
+            State::Met | State::Fulfilled => Outcome::Met,
+            State::Breached => Outcome::Breached,
+            State::Cancelled => Outcome::Cancelled,
+            State::Running | State::Paused | State::Active => Outcome::Active,
+        }
+    }
+}
+
+/// The outcome of an SLA instance (R21).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Fulfilled at or before the deadline.
+    Met,
+    /// Not fulfilled when the deadline passed.
+    Breached,
+    /// Cancelled (solved while waiting, R11; policy change, R23; exclusion, R26).
+    Cancelled,
+    /// Still running at finalization and not yet due.
+    Active,
+}
+
+impl Outcome {
+    /// The JSON name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Met => "met",
+            Outcome::Breached => "breached",
+            Outcome::Cancelled => "cancelled",
+            Outcome::Active => "active",
+        }
+    }
+}
+
+/// One SLA target running for one conversation instance (R20).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Instance {
+    pub(crate) policy: u16,
+    pub(crate) target: u16,
+    pub(crate) metric: SlaMetric,
+    pub(crate) clock: u8,
+    pub(crate) state: State,
+    pub(crate) threshold_s: i64,
+    /// Where the metric's clock started (R20; a wait, or creation).
+    pub(crate) start: Timestamp,
+    /// Start of the current running period (pausing metrics, R24).
+    pub(crate) since: Timestamp,
+    /// Clock seconds used before `since` (pausing metrics, R24).
+    pub(crate) used: i64,
+    /// The deadline in force (R43): current while running, as decided once final.
+    pub(crate) deadline: Timestamp,
+}

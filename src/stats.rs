@@ -1,0 +1,281 @@
+//! Streaming distributions (R33, R34): exact count, sum, min, max and "within T" counters, plus an
+//! HdrHistogram for percentiles. Raw, mergeable fields only; derived values are `Option` methods.
+
+use hdrhistogram::Histogram;
+
+/// The largest value the histograms resolve: five years of seconds (R33). Larger samples are
+/// recorded at this value and counted in [`Distribution::saturated`].
+pub const HISTOGRAM_MAX_S: u64 = 5 * 366 * 86_400;
+
+/// z for a two-sided 95 % interval (R43).
+const Z95: f64 = 1.959963984540054;
+
+fn new_histogram() -> Histogram<u64> {
+    // 1 s .. 5 years at 3 significant digits (R33); the bounds are constants, so this cannot fail.
+    Histogram::new_with_bounds(1, HISTOGRAM_MAX_S, 3).expect("constant histogram bounds are valid")
+}
+
+/// One metric on one clock: how many samples, their exact sum, min and max, exact counts of
+/// samples within each configured threshold (R34), and a histogram for percentiles (R33).
+///
+/// # Example
+/// ```
+/// use sla_metrics::Distribution;
+/// let mut d = Distribution::new(&[3600, 86_400]);
+/// for s in [0, 300, 7200] {
+///     d.record(s);
+/// }
+/// assert_eq!(d.count(), 3);
+/// assert_eq!(d.mean_s(), Some(2500.0));
+/// assert_eq!(d.within_share(3600), Some(2.0 / 3.0));
+/// assert_eq!(Distribution::new(&[3600]).mean_s(), None); // never NaN
+/// ```
+#[derive(Clone)]
+pub struct Distribution {
+    count: u64,
+    sum: u128,
+    min: u64,
+    max: u64,
+    saturated: u64,
+    /// `(threshold_s, samples <= threshold_s)` for each configured threshold.
+    within: Vec<(u64, u64)>,
+    hist: Histogram<u64>,
+}
+
+impl std::fmt::Debug for Distribution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Distribution")
+            .field("count", &self.count)
+            .field("sum", &self.sum)
+            .field("min", &self.min_s())
+            .field("max", &self.max_s())
+            .field("within", &self.within)
+            .field("saturated", &self.saturated)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for Distribution {
+    fn eq(&self, o: &Distribution) -> bool {
+        self.count == o.count
+            && self.sum == o.sum
+            && self.min == o.min
+            && self.max == o.max
+            && self.saturated == o.saturated
+            && self.within == o.within
+            && self.hist == o.hist
+    }
+}
+
+impl Distribution {
+    /// An empty distribution with exact counters for these thresholds (seconds).
+    ///
+    /// # Example
+    /// ```
+    /// use sla_metrics::Distribution;
+    /// assert_eq!(Distribution::new(&[3600]).count(), 0);
+    /// ```
+    pub fn new(thresholds_s: &[u64]) -> Distribution {
+        Distribution {
+            count: 0,
+            sum: 0,
+            min: u64::MAX,
+            max: 0,
+            saturated: 0,
+            within: thresholds_s.iter().map(|&t| (t, 0)).collect(),
+            hist: new_histogram(),
+        }
+    }
+
+    /// Records one sample in seconds: O(1) plus one compare per threshold. Zero is a real
+    /// sample (R33).
+    ///
+    /// # Example
+    /// ```
+    /// use sla_metrics::Distribution;
+    /// let mut d = Distribution::new(&[60]);
+    /// d.record(0);
+    /// assert_eq!((d.count(), d.min_s(), d.within_share(60)), (1, Some(0), Some(1.0)));
+    /// ```
+    #[inline]
+    pub fn record(&mut self, secs: u64) {
+        self.count += 1;
+        self.sum += secs as u128;
+        self.min = self.min.min(secs);
+        self.max = self.max.max(secs);
+        for (t, n) in &mut self.within {
+            if secs <= *t {
+                *n += 1;
+            }
+        }
+        let v = if secs > HISTOGRAM_MAX_S {
+            self.saturated += 1;
+            HISTOGRAM_MAX_S
+        } else {
+            secs
+        };
+        // In range by construction; saturating_record never fails.
+        self.hist.saturating_record(v);
+    }
+
+    /// Adds another distribution's samples to this one (R36): exact for counts, sums, min, max
+    /// and within counters; the histograms add bucket by bucket.
+    ///
+    /// # Errors
+    /// The two distributions count different thresholds (they come from different configs).
+    ///
+    /// # Example
+    /// ```
+    /// use sla_metrics::Distribution;
+    /// let (mut a, mut b) = (Distribution::new(&[60]), Distribution::new(&[60]));
+    /// a.record(10);
+    /// b.record(100);
+    /// a.merge(&b)?;
+    /// assert_eq!((a.count(), a.sum_s(), a.max_s()), (2, 110, Some(100)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn merge(&mut self, other: &Distribution) -> crate::Result<()> {
+        if self.within.len() != other.within.len()
+            || self.within.iter().zip(&other.within).any(|(a, b)| a.0 != b.0)
+        {
+            return Err(crate::Error::config(
+                "cannot merge distributions with different within_s thresholds (R36)",
+            ));
+        }
+        self.count += other.count;
+        self.sum += other.sum;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        self.saturated += other.saturated;
+        for (a, b) in self.within.iter_mut().zip(&other.within) {
+            a.1 += b.1;
+        }
+        // Same constant bounds on both sides, so the addition cannot fail.
+        self.hist
+            .add(&other.hist)
+            .map_err(|e| crate::Error::config(format!("histogram merge failed: {e:?}")))?;
+        Ok(())
+    }
+
+    /// Number of samples.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Exact sum of all samples, in seconds.
+    pub fn sum_s(&self) -> u128 {
+        self.sum
+    }
+
+    /// Smallest sample; `None` when empty.
+    pub fn min_s(&self) -> Option<u64> {
+        (self.count > 0).then_some(self.min)
+    }
+
+    /// Largest sample (exact, not from the histogram); `None` when empty.
+    pub fn max_s(&self) -> Option<u64> {
+        (self.count > 0).then_some(self.max)
+    }
+
+    /// Samples above the histogram range (five years), recorded at its top (R33).
+    pub fn saturated(&self) -> u64 {
+        self.saturated
+    }
+
+    /// Exact mean, `sum / count`; `None` when empty (R37: never NaN).
+    pub fn mean_s(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.sum as f64 / self.count as f64)
+    }
+
+    /// The `q` quantile (0.0–1.0) from the histogram, within its 0.1 % relative precision (R33):
+    /// the highest value equivalent to the bucket holding the quantile, capped at the exact max.
+    /// `None` when empty.
+    ///
+    /// # Example
+    /// ```
+    /// use sla_metrics::Distribution;
+    /// let mut d = Distribution::new(&[]);
+    /// (1..=100).for_each(|s| d.record(s));
+    /// assert_eq!(d.quantile_s(0.5), Some(50));
+    /// ```
+    pub fn quantile_s(&self, q: f64) -> Option<u64> {
+        (self.count > 0).then(|| self.hist.value_at_quantile(q).min(self.max))
+    }
+
+    /// The exact share of samples `<= threshold_s` for a configured threshold (R34); `None` when
+    /// empty or when `threshold_s` is not one of the configured thresholds.
+    pub fn within_share(&self, threshold_s: u64) -> Option<f64> {
+        let n = self.within_count(threshold_s)?;
+        (self.count > 0).then(|| n as f64 / self.count as f64)
+    }
+
+    /// The exact number of samples `<= threshold_s` for a configured threshold (R34).
+    pub fn within_count(&self, threshold_s: u64) -> Option<u64> {
+        self.within.iter().find(|w| w.0 == threshold_s).map(|w| w.1)
+    }
+
+    /// The configured thresholds with their exact counts, in config order.
+    pub fn within(&self) -> &[(u64, u64)] {
+        &self.within
+    }
+
+    /// A what-if share of samples `<= threshold_s` for any threshold, estimated from the
+    /// histogram (R34: histogram precision, not exact); `None` when empty.
+    ///
+    /// # Example
+    /// ```
+    /// use sla_metrics::Distribution;
+    /// let mut d = Distribution::new(&[]);
+    /// [10, 20, 30, 40].iter().for_each(|&s| d.record(s));
+    /// assert_eq!(d.estimated_share_within(25), Some(0.5));
+    /// ```
+    pub fn estimated_share_within(&self, threshold_s: u64) -> Option<f64> {
+        if self.count == 0 {
+            return None;
+        }
+        let below = self.hist.count_between(0, threshold_s.min(HISTOGRAM_MAX_S));
+        Some(below as f64 / self.count as f64)
+    }
+}
+
+/// The 95 % Wilson score interval of `successes / n` (R22); `None` when `n == 0`.
+///
+/// # Example
+/// ```
+/// let (lo, hi) = sla_metrics::wilson_interval(95, 100).unwrap();
+/// assert!(lo > 0.88 && lo < 0.89 && hi > 0.97 && hi < 0.98);
+/// assert_eq!(sla_metrics::wilson_interval(0, 0), None);
+/// ```
+pub fn wilson_interval(successes: u64, n: u64) -> Option<(f64, f64)> {
+    if n == 0 {
+        return None;
+    }
+    let n_f = n as f64;
+    let p = successes as f64 / n_f;
+    let z2 = Z95 * Z95;
+    let denom = 1.0 + z2 / n_f;
+    let centre = (p + z2 / (2.0 * n_f)) / denom;
+    let half = Z95 * (p * (1.0 - p) / n_f + z2 / (4.0 * n_f * n_f)).sqrt() / denom;
+    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r33_saturation_counted() {
+        let mut d = Distribution::new(&[]);
+        d.record(HISTOGRAM_MAX_S * 2);
+        assert_eq!(d.saturated(), 1);
+        assert_eq!(d.max_s(), Some(HISTOGRAM_MAX_S * 2));
+    }
+
+    #[test]
+    fn r33_quantile_precision() {
+        let mut d = Distribution::new(&[]);
+        (1..=100_000u64).for_each(|s| d.record(s));
+        let p99 = d.quantile_s(0.99).unwrap() as f64;
+        assert!((p99 - 99_000.0).abs() / 99_000.0 <= 0.001, "{p99}");
+    }
+}

@@ -1,0 +1,341 @@
+//! Instants: whole UTC seconds since the Unix epoch (R1), parsed from and printed as RFC 3339.
+
+use std::fmt;
+
+/// An instant on the UTC time line, at one-second resolution (R1).
+///
+/// All arithmetic in the crate is on these instants; sub-second input is truncated when parsed.
+/// It prints and serializes as an RFC 3339 UTC string (`2024-04-02T10:00:00Z`).
+///
+/// # Example
+/// ```
+/// use sla_metrics::Timestamp;
+/// let t = Timestamp::parse("2024-04-02T12:00:00.750+02:00")?;
+/// assert_eq!(t.to_string(), "2024-04-02T10:00:00Z");
+/// assert_eq!(t.as_unix(), 1_712_052_000);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(i64);
+
+/// Seconds a civil date's day number is offset from 1970-01-01.
+pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    // Howard Hinnant's algorithm.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = month as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The civil date (year, month, day) of a day number counted from 1970-01-01.
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// Why a timestamp string was not accepted (R1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimestampError {
+    /// Not of the form `YYYY-MM-DDTHH:MM:SS[.f](Z|±HH:MM)`.
+    Syntax,
+    /// A date or time field out of range (month 13, second 60, …).
+    Range,
+    /// The string has no UTC offset.
+    NoOffset,
+}
+
+impl fmt::Display for TimestampError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TimestampError::Syntax => "not an RFC 3339 timestamp (YYYY-MM-DDTHH:MM:SS with Z or ±HH:MM)",
+            TimestampError::Range => "a date or time field is out of range",
+            TimestampError::NoOffset => "timestamp has no UTC offset (R1 requires Z or ±HH:MM)",
+        })
+    }
+}
+
+#[inline]
+fn digits(b: &[u8], at: usize, n: usize) -> Result<u32, TimestampError> {
+    let mut v = 0u32;
+    for i in at..at + n {
+        let c = *b.get(i).ok_or(TimestampError::Syntax)?;
+        if !c.is_ascii_digit() {
+            return Err(TimestampError::Syntax);
+        }
+        v = v * 10 + (c - b'0') as u32;
+    }
+    Ok(v)
+}
+
+#[inline]
+fn expect(b: &[u8], at: usize, c: u8) -> Result<(), TimestampError> {
+    if b.get(at) == Some(&c) {
+        Ok(())
+    } else {
+        Err(TimestampError::Syntax)
+    }
+}
+
+impl Timestamp {
+    /// The Unix epoch, 1970-01-01T00:00:00Z.
+    pub const EPOCH: Timestamp = Timestamp(0);
+    /// The earliest representable instant.
+    pub const MIN: Timestamp = Timestamp(i64::MIN);
+    /// The latest representable instant.
+    pub const MAX: Timestamp = Timestamp(i64::MAX);
+
+    /// The instant `secs` seconds after the Unix epoch.
+    ///
+    /// # Example
+    /// ```
+    /// use sla_metrics::Timestamp;
+    /// assert_eq!(Timestamp::from_unix(0).to_string(), "1970-01-01T00:00:00Z");
+    /// ```
+    #[inline]
+    pub const fn from_unix(secs: i64) -> Timestamp {
+        Timestamp(secs)
+    }
+
+    /// Seconds since the Unix epoch.
+    ///
+    /// # Example
+    /// ```
+    /// use sla_metrics::Timestamp;
+    /// assert_eq!(Timestamp::from_unix(42).as_unix(), 42);
+    /// ```
+    #[inline]
+    pub const fn as_unix(self) -> i64 {
+        self.0
+    }
+
+    /// This instant plus `secs` seconds, saturating at the ends of the time line.
+    ///
+    /// # Example
+    /// ```
+    /// use sla_metrics::Timestamp;
+    /// assert_eq!(Timestamp::from_unix(10).add_secs(5), Timestamp::from_unix(15));
+    /// ```
+    #[inline]
+    pub const fn add_secs(self, secs: i64) -> Timestamp {
+        Timestamp(self.0.saturating_add(secs))
+    }
+
+    /// Seconds from `earlier` to `self` (negative if `earlier` is later).
+    ///
+    /// # Example
+    /// ```
+    /// use sla_metrics::Timestamp;
+    /// assert_eq!(Timestamp::from_unix(15).secs_since(Timestamp::from_unix(10)), 5);
+    /// ```
+    #[inline]
+    pub const fn secs_since(self, earlier: Timestamp) -> i64 {
+        self.0.saturating_sub(earlier.0)
+    }
+
+    /// Parses an RFC 3339 timestamp with an explicit offset (R1): `T` or `t` between date and
+    /// time, optional fraction (truncated to the second), `Z`, `z` or `±HH:MM`.
+    ///
+    /// # Errors
+    /// A string without an offset, with a space instead of `T`, a `:60` second, an offset beyond
+    /// ±23:59 or any field out of range is an [`ErrorKind::Invalid`](crate::ErrorKind::Invalid)
+    /// error.
+    ///
+    /// # Example
+    /// ```
+    /// use sla_metrics::Timestamp;
+    /// assert!(Timestamp::parse("2024-04-02T10:00:00Z").is_ok());
+    /// assert!(Timestamp::parse("2024-04-02T10:00:00").is_err()); // no offset (R1)
+    /// ```
+    pub fn parse(s: &str) -> crate::Result<Timestamp> {
+        Timestamp::parse_bytes(s.as_bytes())
+            .map_err(|e| crate::Error::invalid(format!("field `at`: {e}: {:?}", truncate_for_message(s))))
+    }
+
+    pub(crate) fn parse_bytes(b: &[u8]) -> Result<Timestamp, TimestampError> {
+        let year = digits(b, 0, 4)? as i64;
+        expect(b, 4, b'-')?;
+        let month = digits(b, 5, 2)?;
+        expect(b, 7, b'-')?;
+        let day = digits(b, 8, 2)?;
+        match b.get(10) {
+            Some(b'T') | Some(b't') => {}
+            _ => return Err(TimestampError::Syntax),
+        }
+        let hour = digits(b, 11, 2)?;
+        expect(b, 13, b':')?;
+        let minute = digits(b, 14, 2)?;
+        expect(b, 16, b':')?;
+        let second = digits(b, 17, 2)?;
+        let mut i = 19;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            let start = i;
+            while b.get(i).is_some_and(|c| c.is_ascii_digit()) {
+                i += 1;
+            }
+            if i == start {
+                return Err(TimestampError::Syntax);
+            }
+        }
+        let offset: i64 = match b.get(i) {
+            Some(b'Z') | Some(b'z') => {
+                i += 1;
+                0
+            }
+            Some(&sign @ (b'+' | b'-')) => {
+                let oh = digits(b, i + 1, 2)?;
+                expect(b, i + 3, b':')?;
+                let om = digits(b, i + 4, 2)?;
+                if oh > 23 || om > 59 {
+                    return Err(TimestampError::Range);
+                }
+                i += 6;
+                let o = (oh * 3600 + om * 60) as i64;
+                if sign == b'-' {
+                    -o
+                } else {
+                    o
+                }
+            }
+            None => return Err(TimestampError::NoOffset),
+            _ => return Err(TimestampError::Syntax),
+        };
+        if i != b.len() {
+            return Err(TimestampError::Syntax);
+        }
+        if !(1..=12).contains(&month)
+            || day == 0
+            || day > days_in_month(year, month)
+            || hour > 23
+            || minute > 59
+            || second > 59
+        {
+            return Err(TimestampError::Range);
+        }
+        let days = days_from_civil(year, month, day);
+        let secs = days * 86_400 + (hour * 3600 + minute * 60 + second) as i64 - offset;
+        Ok(Timestamp(secs))
+    }
+
+    /// Converts to a chrono UTC date-time (None beyond chrono's range).
+    ///
+    /// # Example
+    /// ```
+    /// use sla_metrics::Timestamp;
+    /// let dt = Timestamp::from_unix(86_400).to_chrono().unwrap();
+    /// assert_eq!(dt.to_rfc3339(), "1970-01-02T00:00:00+00:00");
+    /// ```
+    pub fn to_chrono(self) -> Option<chrono::DateTime<chrono::Utc>> {
+        chrono::DateTime::from_timestamp(self.0, 0)
+    }
+}
+
+pub(crate) fn truncate_for_message(s: &str) -> &str {
+    match s.char_indices().nth(64) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+impl<Tz: chrono::TimeZone> From<chrono::DateTime<Tz>> for Timestamp {
+    fn from(dt: chrono::DateTime<Tz>) -> Timestamp {
+        Timestamp(dt.timestamp())
+    }
+}
+
+impl std::str::FromStr for Timestamp {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<Timestamp> {
+        Timestamp::parse(s)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let days = self.0.div_euclid(86_400);
+        let secs = self.0.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            y,
+            m,
+            d,
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        )
+    }
+}
+
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Timestamp::parse_bytes(s.as_bytes()).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r1_parse_variants() {
+        let t = |s: &str| Timestamp::parse_bytes(s.as_bytes());
+        assert_eq!(t("1970-01-01T00:00:00Z"), Ok(Timestamp(0)));
+        assert_eq!(t("1970-01-01t01:00:00+01:00"), Ok(Timestamp(0)));
+        assert_eq!(t("1970-01-01T00:00:00.999z"), Ok(Timestamp(0)));
+        assert_eq!(t("1969-12-31T23:59:59.5Z"), Ok(Timestamp(-1)));
+        assert_eq!(t("2024-02-29T00:00:00-00:30"), Ok(Timestamp(1_709_166_600)));
+        assert_eq!(t("2024-04-02T10:00:00"), Err(TimestampError::NoOffset));
+        assert_eq!(t("2024-04-02 10:00:00Z"), Err(TimestampError::Syntax));
+        assert_eq!(t("2024-04-02T10:00:60Z"), Err(TimestampError::Range));
+        assert_eq!(t("2023-02-29T10:00:00Z"), Err(TimestampError::Range));
+        assert_eq!(t("2024-04-02T10:00:00+24:00"), Err(TimestampError::Range));
+        assert_eq!(t("2024-04-02T10:00:00.Z"), Err(TimestampError::Syntax));
+        assert_eq!(t("2024-04-02T10:00:00Zx"), Err(TimestampError::Syntax));
+        assert_eq!(t(""), Err(TimestampError::Syntax));
+    }
+
+    #[test]
+    fn civil_round_trip() {
+        for d in (-800_000i64..800_000).step_by(97) {
+            let (y, m, dd) = civil_from_days(d);
+            assert_eq!(days_from_civil(y, m, dd), d);
+        }
+        assert_eq!(Timestamp(1_712_052_000).to_string(), "2024-04-02T10:00:00Z");
+        assert_eq!(Timestamp(-1).to_string(), "1969-12-31T23:59:59Z");
+    }
+}

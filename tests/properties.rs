@@ -1,0 +1,259 @@
+//! Property tests: laws of the SPEC that hold on every generated stream (issue: core engine).
+
+use proptest::prelude::*;
+use serde_json::Value;
+use sla_metrics::{run_jsonl, Config, Engine, Event, Mix, Report, Summary, Timestamp, Workload};
+
+fn workload(seed: u64, n: u64) -> Vec<Event<'static>> {
+    let mut w = Workload::new(seed, n);
+    w.mix = Mix::Varied;
+    w.events().collect()
+}
+
+fn config_with_policies() -> Config {
+    Config::from_json(
+        r#"{"reopen_window_s": 172800, "idle_timeout_s": 432000, "policies": [
+        {"name": "vip", "when": {"priority": ["high", "urgent"]}, "targets": [
+            {"metric": "first_response", "threshold_s": 900},
+            {"metric": "next_reply", "threshold_s": 1800},
+            {"metric": "requester_wait", "threshold_s": 14400},
+            {"metric": "agent_work", "threshold_s": 7200}]},
+        {"name": "email", "when": {"channel": "email"}, "targets": [
+            {"metric": "first_response", "threshold_s": 14400},
+            {"metric": "first_resolution", "threshold_s": 86400},
+            {"metric": "full_resolution", "threshold_s": 172800}]},
+        {"name": "rest", "targets": [
+            {"metric": "first_response", "threshold_s": 3600},
+            {"metric": "first_response", "threshold_s": 86400},
+            {"metric": "next_reply", "threshold_s": 3600}]}]}"#,
+    )
+    .expect("valid config")
+}
+
+fn configs() -> impl Strategy<Value = Config> {
+    prop_oneof![Just(Config::default()), Just(config_with_policies())]
+}
+
+/// Runs events through one engine (plus watermarks where `Some(t)`), then `finish`.
+fn run(config: &Config, input: &[Result<&Event<'_>, Timestamp>]) -> (Report, Vec<Summary>) {
+    let mut engine = Engine::new(config.clone()).expect("engine");
+    engine.collect_summaries(true);
+    for item in input {
+        match item {
+            Ok(e) => {
+                engine.ingest(e).expect("generated events are accepted");
+            }
+            Err(t) => engine.advance_to(*t),
+        }
+    }
+    let report = engine.finish();
+    let mut summaries: Vec<Summary> = engine.drain_summaries().collect();
+    summaries.sort_by(|a, b| (&a.conversation, a.instance).cmp(&(&b.conversation, b.instance)));
+    (report, summaries)
+}
+
+fn events_only<'a>(events: &'a [Event<'static>]) -> Vec<Result<&'a Event<'static>, Timestamp>> {
+    events.iter().map(Ok).collect()
+}
+
+fn get<'a>(v: &'a Value, path: &str) -> &'a Value {
+    path.split('.').fold(v, |v, k| &v[k])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// R33, R37: the report's counts and sums are the fold of the emitted summaries.
+    #[test]
+    fn r37_report_is_the_fold_of_the_summaries(seed in any::<u64>(), n in 1u64..40, config in configs()) {
+        let events = workload(seed, n);
+        let (report, summaries) = run(&config, &events_only(&events));
+        let r = serde_json::to_value(&report).unwrap();
+        let live: Vec<&Summary> = summaries.iter().filter(|s| s.excluded.is_none()).collect();
+        prop_assert_eq!(get(&r, "conversations.total").as_u64(), Some(summaries.len() as u64));
+        prop_assert_eq!(get(&r, "conversations.excluded").as_u64(), Some((summaries.len() - live.len()) as u64));
+        let resolved = live.iter().filter(|s| s.touch.is_some()).count() as u64;
+        prop_assert_eq!(get(&r, "conversations.resolved").as_u64(), Some(resolved));
+        prop_assert_eq!(get(&r, "conversations.reopened").as_u64(), Some(live.iter().filter(|s| s.reopens > 0).count() as u64));
+        prop_assert_eq!(get(&r, "fcr.fcr").as_u64(), Some(live.iter().filter(|s| s.fcr).count() as u64));
+        let check = |metric: &str, values: Vec<i64>| -> Result<(), TestCaseError> {
+            prop_assert_eq!(get(&r, &format!("{metric}.count")).as_u64(), Some(values.len() as u64), "{} count", metric);
+            prop_assert_eq!(get(&r, &format!("{metric}.sum_s")).as_i64(), Some(values.iter().sum::<i64>()), "{} sum", metric);
+            prop_assert_eq!(get(&r, &format!("{metric}.max_s")).as_i64(), values.iter().copied().max(), "{} max", metric);
+            let within = values.iter().filter(|&&v| v <= 3600).count() as f64 / values.len().max(1) as f64;
+            if !values.is_empty() {
+                let got = get(&r, &format!("{metric}.within.3600")).as_f64().unwrap();
+                prop_assert!((got - within).abs() < 1e-12, "{} within", metric);
+            }
+            Ok(())
+        };
+        check("first_response", live.iter().filter_map(|s| s.calendar.first_response_s).collect())?;
+        check("next_reply", live.iter().flat_map(|s| s.calendar.next_reply_s.clone()).collect())?;
+        check("first_resolution", live.iter().filter_map(|s| s.calendar.first_resolution_s).collect())?;
+        check("full_resolution", live.iter().filter_map(|s| s.calendar.full_resolution_s).collect())?;
+        check("requester_wait", live.iter().map(|s| s.calendar.requester_wait_s).collect())?;
+        check("agent_wait", live.iter().map(|s| s.calendar.agent_wait_s).collect())?;
+        check("on_hold", live.iter().map(|s| s.calendar.on_hold_s).collect())?;
+        check("agent_work", live.iter().map(|s| s.calendar.agent_work_s).collect())?;
+        let rated: Vec<u8> = live.iter().filter_map(|s| s.csat).collect();
+        prop_assert_eq!(get(&r, "csat.rated").as_u64(), Some(rated.len() as u64));
+        for entry in report.sla() {
+            let outcomes: Vec<&str> = summaries
+                .iter()
+                .flat_map(|s| s.sla.iter())
+                .filter(|i| i.policy == entry.policy && i.metric == entry.metric && i.threshold_s == entry.threshold_s && i.clock == entry.clock)
+                .map(|i| i.outcome.as_str())
+                .collect();
+            let count = |o: &str| outcomes.iter().filter(|&&x| x == o).count() as u64;
+            prop_assert_eq!((entry.met, entry.breached, entry.active, entry.cancelled),
+                (count("met"), count("breached"), count("active"), count("cancelled")));
+        }
+    }
+
+    /// R15: requester wait = agent work + on hold; R17: touch classes sum to resolved.
+    #[test]
+    fn r15_r17_summary_identities(seed in any::<u64>(), n in 1u64..40) {
+        let events = workload(seed, n);
+        let (report, summaries) = run(&Config::default(), &events_only(&events));
+        for s in &summaries {
+            prop_assert_eq!(s.calendar.requester_wait_s, s.calendar.agent_work_s + s.calendar.on_hold_s);
+            prop_assert!(s.calendar.first_response_s.unwrap_or(0) >= 0);
+            prop_assert_eq!(s.touch.is_some(), s.calendar.full_resolution_s.is_some());
+            prop_assert!(!s.fcr || s.touch.is_some());
+        }
+        let f = report.fcr();
+        prop_assert_eq!(f.touch.iter().sum::<u64>(), f.resolved);
+    }
+
+    /// R3: any interleaving of conversations, order kept within each, gives the same report.
+    #[test]
+    fn r3_interleaving_changes_nothing(seed in any::<u64>(), n in 1u64..30, mix_seed in any::<u64>(), config in configs()) {
+        let events = workload(seed, n);
+        let (want_report, want) = run(&config, &events_only(&events));
+        // Group by conversation id, keep order within each, then merge the groups at random.
+        let mut groups: Vec<(String, Vec<&Event<'static>>)> = Vec::new();
+        for e in &events {
+            match groups.iter_mut().find(|g| g.0 == e.conversation) {
+                Some(g) => g.1.push(e),
+                None => groups.push((e.conversation.to_string(), vec![e])),
+            }
+        }
+        let mut rng = mix_seed | 1;
+        let mut next = || { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; rng };
+        let mut cursors = vec![0usize; groups.len()];
+        let mut shuffled = Vec::with_capacity(events.len());
+        while shuffled.len() < events.len() {
+            let open: Vec<usize> = (0..groups.len()).filter(|&g| cursors[g] < groups[g].1.len()).collect();
+            let g = open[(next() % open.len() as u64) as usize];
+            shuffled.push(Ok(groups[g].1[cursors[g]]));
+            cursors[g] += 1;
+        }
+        let (report, got) = run(&config, &shuffled);
+        prop_assert_eq!(got, want);
+        prop_assert_eq!(report, want_report);
+    }
+
+    /// R21, R38: watermarks (none later than the next event) change no summary and no report.
+    #[test]
+    fn r38_watermarks_change_nothing(seed in any::<u64>(), n in 1u64..40, every in 1usize..6, config in configs()) {
+        let events = workload(seed, n);
+        let (want_report, want) = run(&config, &events_only(&events));
+        let mut with = Vec::new();
+        for (i, e) in events.iter().enumerate() {
+            if i % every == 0 {
+                // The stream is in time order: a watermark at the next event's instant (or a
+                // little before) makes nothing late.
+                with.push(Err(e.at.add_secs(-((i as i64 * 7919) % 5000))));
+            }
+            with.push(Ok(e));
+        }
+        let (report, got) = run(&config, &with);
+        prop_assert_eq!(got, want);
+        prop_assert_eq!(report, want_report);
+    }
+
+    /// R4, R43: every event delivered twice in a row changes nothing but `duplicates` and
+    /// `ignored_after_final`, whose increase together is the event count.
+    #[test]
+    fn r4_redelivery_changes_only_duplicate_counts(seed in any::<u64>(), n in 1u64..40, config in configs()) {
+        let events = workload(seed, n);
+        let (want_report, want) = run(&config, &events_only(&events));
+        let twice: Vec<_> = events.iter().flat_map(|e| [Ok(e), Ok(e)]).collect();
+        let (report, got) = run(&config, &twice);
+        prop_assert_eq!(got, want);
+        let mut a = serde_json::to_value(&want_report).unwrap();
+        let mut b = serde_json::to_value(&report).unwrap();
+        let dup = b["duplicates"].as_u64().unwrap() - a["duplicates"].as_u64().unwrap();
+        let ign = b["conversations"]["ignored_after_final"].as_u64().unwrap() - a["conversations"]["ignored_after_final"].as_u64().unwrap();
+        prop_assert_eq!(dup + ign, events.len() as u64);
+        for v in [&mut a, &mut b] {
+            v["duplicates"] = Value::Null;
+            v["conversations"]["ignored_after_final"] = Value::Null;
+        }
+        prop_assert_eq!(a, b);
+    }
+
+    /// R42: a rejected event changes no state: late, out-of-order and invalid events mixed in
+    /// leave every summary and every count but `rejected` as they were.
+    #[test]
+    fn r42_rejections_change_nothing(seed in any::<u64>(), n in 1u64..30, config in configs()) {
+        let events = workload(seed, n);
+        let (want_report, want) = run(&config, &events_only(&events));
+        let mut engine = Engine::new(config.clone()).unwrap();
+        engine.collect_summaries(true);
+        let mut rejected = 0u64;
+        for (i, e) in events.iter().enumerate() {
+            engine.ingest(e).unwrap();
+            if i % 3 == 0 {
+                // Older than this conversation's last event: out of order (R3).
+                let mut bad = e.clone();
+                bad.at = e.at.add_secs(-1);
+                bad.id = None;
+                prop_assert_eq!(engine.ingest(&bad).unwrap_err().code(), "out_of_order");
+                rejected += 1;
+            }
+            if i % 5 == 0 {
+                let mut bad = e.clone();
+                bad.kind = sla_metrics::EventKind::Csat { score: 9 };
+                prop_assert!(engine.ingest(&bad).is_err());
+                rejected += 1;
+            }
+        }
+        let report = engine.finish();
+        let mut got: Vec<Summary> = engine.drain_summaries().collect();
+        got.sort_by(|a, b| (&a.conversation, a.instance).cmp(&(&b.conversation, b.instance)));
+        prop_assert_eq!(got, want);
+        prop_assert_eq!(report.rejected(), rejected);
+        let mut a = serde_json::to_value(&want_report).unwrap();
+        let mut b = serde_json::to_value(&report).unwrap();
+        a["rejected"] = Value::Null;
+        b["rejected"] = Value::Null;
+        prop_assert_eq!(a, b);
+    }
+
+    /// R36, §12: `--shards N` equals `--shards 1`.
+    #[test]
+    fn r36_shards_equal_one_engine(seed in any::<u64>(), n in 1u64..60, shards in 2usize..5, config in configs()) {
+        let mut w = Workload::new(seed, n);
+        w.mix = Mix::Varied;
+        let mut data = Vec::new();
+        w.write_jsonl(&mut data).unwrap();
+        // Watermark lines too: they must reach every shard.
+        let text = String::from_utf8(data).unwrap();
+        let mut with = String::new();
+        for (i, line) in text.lines().enumerate() {
+            if i % 7 == 3 {
+                let at = &line[line.find("\"at\":\"").unwrap() + 6..][..20];
+                with.push_str(&format!("{{\"type\":\"watermark\",\"at\":\"{at}\"}}\n"));
+            }
+            with.push_str(line);
+            with.push('\n');
+        }
+        let one = run_jsonl(with.as_bytes(), &config, 1, true).unwrap();
+        let many = run_jsonl(with.as_bytes(), &config, shards, true).unwrap();
+        prop_assert_eq!(&one.report, &many.report);
+        prop_assert_eq!(one.stats, many.stats);
+        let sort = |mut v: Vec<Summary>| { v.sort_by(|a, b| (&a.conversation, a.instance).cmp(&(&b.conversation, b.instance))); v };
+        prop_assert_eq!(sort(one.summaries), sort(many.summaries));
+    }
+}
