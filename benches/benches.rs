@@ -3,10 +3,12 @@
 use criterion::Criterion;
 
 mod engine;
+mod schedule;
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     engine::benches(&mut c);
+    schedule::benches(&mut c);
 
     c.final_summary();
 }

@@ -2,18 +2,29 @@
 //!
 //! ```text
 //! cargo run --release --example sla_report -- [FILE.jsonl|-] [--config CONFIG.json] [--json]
-//!     [--summaries] [--shards N]
+//!     [--summaries] [--shards N] [--fail-under PATH=MIN]...
 //! ```
 //! Without a file it reports on built-in synthetic demo data. Rejected lines go to stderr with
-//! their line number and reason; the exit status is 1 if any line was rejected (the report is
-//! still printed), 0 otherwise, and 2 for a usage or config error.
+//! their line number and reason.
+//!
+//! `--fail-under PATH=MIN` (repeatable) is a CI gate: PATH is a dotted path into the `--json`
+//! report (`first_response.within.3600`, `fcr.rate`) or `sla.POLICY.METRIC.THRESHOLD` for a
+//! target's compliance; every target below MIN (or without a value) is named on stderr.
+//!
+//! Exit status: 0 all good; 1 some line was rejected (the report is still printed); 2 a
+//! `--fail-under` target fell short (takes precedence over 1); 3 a usage, config or input error.
 
 use sla_metrics::{run_jsonl, Config, Workload};
 use std::io::Write;
 use std::process::ExitCode;
 
-const USAGE: &str =
-    "usage: sla_report [FILE.jsonl|-] [--config CONFIG.json] [--json] [--summaries] [--shards N]";
+const USAGE: &str = "usage: sla_report [FILE.jsonl|-] [--config CONFIG.json] [--json] [--summaries] \
+                     [--shards N] [--fail-under PATH=MIN]...";
+
+/// Exit status for a usage, config or input error.
+const USAGE_ERROR: u8 = 3;
+/// Exit status when a `--fail-under` target fell short.
+const GATE_FAILED: u8 = 2;
 
 struct Args {
     file: Option<String>,
@@ -21,6 +32,7 @@ struct Args {
     json: bool,
     summaries: bool,
     shards: usize,
+    gates: Vec<(String, f64)>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -30,6 +42,7 @@ fn parse_args() -> Result<Args, String> {
         json: false,
         summaries: false,
         shards: 1,
+        gates: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -44,6 +57,16 @@ fn parse_args() -> Result<Args, String> {
                     .ok()
                     .filter(|&n| n >= 1)
                     .ok_or(format!("--shards: not a positive number: {n}"))?;
+            }
+            "--fail-under" => {
+                let spec = it.next().ok_or("--fail-under needs PATH=MIN")?;
+                let (path, min) = spec
+                    .split_once('=')
+                    .ok_or(format!("--fail-under {spec}: expected PATH=MIN"))?;
+                let min: f64 = min
+                    .parse()
+                    .map_err(|_| format!("--fail-under {spec}: MIN is not a number"))?;
+                args.gates.push((path.to_owned(), min));
             }
             "-h" | "--help" => return Err(USAGE.into()),
             s if s.starts_with("--") => return Err(format!("unknown option {s}\n{USAGE}")),
@@ -62,7 +85,7 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(msg) => {
             eprintln!("{msg}");
-            return ExitCode::from(2);
+            return ExitCode::from(USAGE_ERROR);
         }
     };
     let config = match &args.config {
@@ -74,7 +97,7 @@ fn main() -> ExitCode {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("sla_report: config {path}: {e}");
-                return ExitCode::from(2);
+                return ExitCode::from(USAGE_ERROR);
             }
         },
     };
@@ -84,7 +107,7 @@ fn main() -> ExitCode {
             Ok(f) => run_jsonl(f, &config, args.shards, args.summaries),
             Err(e) => {
                 eprintln!("sla_report: {path}: {e}");
-                return ExitCode::from(2);
+                return ExitCode::from(USAGE_ERROR);
             }
         },
         None => {
@@ -92,7 +115,7 @@ fn main() -> ExitCode {
             let mut data = Vec::new();
             if let Err(e) = demo.write_jsonl(&mut data) {
                 eprintln!("sla_report: demo data: {e}");
-                return ExitCode::from(2);
+                return ExitCode::from(USAGE_ERROR);
             }
             if !args.json && !args.summaries {
                 println!(
@@ -108,7 +131,7 @@ fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => {
             eprintln!("sla_report: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(USAGE_ERROR);
         }
     };
     for e in &run.rejections {
@@ -126,9 +149,25 @@ fn main() -> ExitCode {
         write!(out, "{}", run.report)
     };
     if written.and_then(|()| out.flush()).is_err() {
-        return ExitCode::from(2);
+        return ExitCode::from(USAGE_ERROR);
     }
-    if run.rejections.is_empty() {
+    let mut failed = false;
+    for (path, min) in &args.gates {
+        match run.report.value(path) {
+            Some(v) if v >= *min => {}
+            Some(v) => {
+                eprintln!("fail-under: {path} = {v:.4} is below {min}");
+                failed = true;
+            }
+            None => {
+                eprintln!("fail-under: {path} has no value (unknown path, or no samples)");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        ExitCode::from(GATE_FAILED)
+    } else if run.rejections.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -484,6 +484,44 @@ impl Report {
     pub fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
+
+    /// A number of the report by path, for gates and dashboards: a dotted path into the R37
+    /// JSON (`first_response.within.3600`, `fcr.rate`, `conversations.resolved`), or
+    /// `sla.<policy>.<metric>.<threshold_s>` (optionally `.<clock>`) for a target's compliance.
+    /// `None` when the path names nothing or the value is `null` (a share over zero items).
+    ///
+    /// # Example
+    /// ```
+    /// use sla_metrics::{Author, Config, Engine, Event};
+    /// let mut engine = Engine::new(Config::default())?;
+    /// let t0: sla_metrics::Timestamp = "2024-04-02T10:00:00Z".parse()?;
+    /// engine.ingest(&Event::message("c1", t0, Author::Customer))?;
+    /// engine.ingest(&Event::message("c1", t0.add_secs(4000), Author::Agent))?;
+    /// let report = engine.finish();
+    /// assert_eq!(report.value("first_response.within.86400"), Some(1.0));
+    /// assert_eq!(report.value("sla.default.first_response.3600"), Some(0.0));
+    /// assert_eq!(report.value("next_reply.mean_s"), None); // no samples: null
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn value(&self, path: &str) -> Option<f64> {
+        let parts: Vec<&str> = path.split('.').collect();
+        if parts.first() == Some(&"sla") && parts.len() >= 4 {
+            let (policy, metric, threshold) = (parts[1], parts[2], parts[3].parse::<i64>().ok()?);
+            let clock = parts.get(4).copied();
+            return self
+                .sla
+                .iter()
+                .find(|c| {
+                    c.policy == policy
+                        && c.metric.as_str() == metric
+                        && c.threshold_s == threshold
+                        && clock.map_or(true, |k| k == c.clock)
+                })?
+                .compliance();
+        }
+        let json = serde_json::to_value(self).ok()?;
+        parts.iter().try_fold(&json, |v, k| v.get(*k))?.as_f64()
+    }
 }
 
 /// Serializes a distribution as R37 wants it.

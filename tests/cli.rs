@@ -118,7 +118,7 @@ fn r36_shards_and_config() {
     assert_eq!(v["first_response"]["within"]["600"], 0.5);
     assert_eq!(v["sla"][0]["policy"], "fast");
     let bad = run(&[ev, "--config", ev], "");
-    assert_eq!(bad.status.code(), Some(2), "a bad config is a usage error");
+    assert_eq!(bad.status.code(), Some(3), "a bad config is a usage error");
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -138,4 +138,51 @@ fn demo_report_is_readable() {
     ] {
         assert!(text.contains(needle), "missing {needle} in\n{text}");
     }
+}
+
+/// The CI gate: `--fail-under` names every target that fell short and exits with 2.
+#[test]
+fn fail_under_gate() {
+    let ok = run(
+        &[
+            "-",
+            "--json",
+            "--fail-under",
+            "first_response.within.86400=1",
+            "--fail-under",
+            "sla.default.first_response.86400=0.99",
+        ],
+        GOOD,
+    );
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let out = run(
+        &[
+            "-",
+            "--fail-under",
+            "first_response.within.3600=0.9",
+            "--fail-under",
+            "sla.default.first_response.3600=0.95",
+            "--fail-under",
+            "next_reply.mean_s=1",
+        ],
+        GOOD,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("first_response.within.3600 = 0.5000 is below 0.9"),
+        "{err}"
+    );
+    assert!(
+        err.contains("sla.default.first_response.3600 = 0.5000 is below 0.95"),
+        "{err}"
+    );
+    assert!(err.contains("next_reply.mean_s has no value"), "{err}");
+    let usage = run(&["-", "--fail-under", "nonsense"], GOOD);
+    assert_eq!(usage.status.code(), Some(3));
 }

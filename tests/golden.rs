@@ -7,19 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// Cases that need a feature not built yet, by file name, with the issue that builds it.
 /// Every other case must pass; none is skipped silently.
-const WAITING: &[(&str, &str)] = &[
-    ("09_pending_wait_times.json", "business-hours issue"),
-    ("10_dst_spring_forward.json", "business-hours issue"),
-    ("11_dst_days.json", "business-hours issue"),
-    ("12_holidays.json", "business-hours issue"),
-    ("13_irregular_calendar_deadline.json", "business-hours issue"),
-    ("29_overnight_shift.json", "business-hours issue"),
-    ("30_start_outside_hours.json", "business-hours issue"),
-    (
-        "39_business_duration_equals_threshold.json",
-        "business-hours issue",
-    ),
-];
+const WAITING: &[(&str, &str)] = &[];
 
 fn num_eq(a: &Value, b: &Value) -> bool {
     match (a.as_f64(), b.as_f64()) {
