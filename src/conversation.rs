@@ -15,6 +15,10 @@ pub(crate) struct Sample {
     pub(crate) end: Timestamp,
 }
 
+/// How many clocks status time can be tracked on: calendar, business, and two named schedules
+/// used by `requester_wait` or `agent_work` targets (`Rules::compile` checks the limit).
+pub(crate) const TRACKED_CLOCKS: usize = 4;
+
 /// Status-time buckets (R15): `new`+`open`, `pending`, `on_hold`.
 const WORK: usize = 0;
 const PENDING: usize = 1;
@@ -83,8 +87,8 @@ pub(crate) struct Conversation {
     pub(crate) first_resolution_at: Option<Timestamp>,
     /// Last move into solved, or a close from another status (R13, R14).
     pub(crate) last_resolution_at: Option<Timestamp>,
-    /// Status time per recorded clock and bucket (R15).
-    pub(crate) status_time: [[i64; 3]; 2],
+    /// Status time per tracked clock and bucket (R15), whole seconds (saturating at 136 years).
+    pub(crate) status_time: [[u32; 3]; TRACKED_CLOCKS],
     pub(crate) instance: u32,
     pub(crate) replies: u32,
     pub(crate) reopens: u32,
@@ -103,6 +107,13 @@ pub(crate) struct Conversation {
     reply_after_reopen: bool,
     /// The earliest finalization timer pending for this conversation (engine bookkeeping).
     pub(crate) timer_due: Timestamp,
+    /// The earliest deadline of a running SLA instance ([`Timestamp::MAX`] if none): lets
+    /// `advance` skip the instance list on most events.
+    next_deadline: Timestamp,
+    /// The instance list changed since `next_deadline` was computed.
+    sla_changed: bool,
+    /// Two bits per seen event id hash: a quick "certainly new" test before scanning `ids`.
+    id_bloom: u64,
     /// Reply samples: the first is the FRT, the rest NRTs (R9).
     pub(crate) samples: Vec<Sample>,
     /// SLA instances in activation order (R20).
@@ -157,7 +168,7 @@ impl Conversation {
             waiting_since: None,
             first_resolution_at: None,
             last_resolution_at: None,
-            status_time: [[0; 3]; 2],
+            status_time: [[0; 3]; TRACKED_CLOCKS],
             instance,
             replies: 0,
             reopens: 0,
@@ -174,6 +185,9 @@ impl Conversation {
             solved_without_reply: false,
             reply_after_reopen: false,
             timer_due: Timestamp::MAX,
+            next_deadline: Timestamp::MAX,
+            sla_changed: false,
+            id_bloom: 0,
             samples: pools.samples.pop().unwrap_or_default(),
             sla: pools.sla.pop().unwrap_or_default(),
             ids: pools.ids.pop().unwrap_or_default(),
@@ -206,11 +220,52 @@ impl Conversation {
     /// R21: every running instance whose deadline lies before `t` is breached.
     #[inline]
     pub(crate) fn advance(&mut self, t: Timestamp) {
-        for i in &mut self.sla {
+        if t <= self.next_deadline {
+            return;
+        }
+        for i in self.sla_mut() {
             if i.state == State::Running && i.deadline < t {
                 i.state = State::Breached;
             }
         }
+        self.sla_changed = true;
+        self.refresh_next_deadline();
+    }
+
+    /// The instance list, for a change: `next_deadline` is recomputed after the event.
+    #[inline]
+    fn sla_mut(&mut self) -> &mut Vec<Instance> {
+        self.sla_changed = true;
+        &mut self.sla
+    }
+
+    /// Recomputes `next_deadline` if the instance list changed.
+    #[inline]
+    pub(crate) fn refresh_next_deadline(&mut self) {
+        if self.sla_changed {
+            self.sla_changed = false;
+            self.next_deadline = self
+                .sla
+                .iter()
+                .filter(|i| i.state == State::Running)
+                .map(|i| i.deadline)
+                .min()
+                .unwrap_or(Timestamp::MAX);
+        }
+    }
+
+    /// Whether an event id (by hash) was seen in this instance (R4).
+    #[inline]
+    pub(crate) fn seen_id(&self, h: u64) -> bool {
+        let bits = (1u64 << (h & 63)) | (1u64 << ((h >> 6) & 63));
+        self.id_bloom & bits == bits && self.ids.contains(&h)
+    }
+
+    /// Remembers an event id (by hash) for duplicate detection (R4).
+    #[inline]
+    pub(crate) fn remember_id(&mut self, h: u64) {
+        self.id_bloom |= (1u64 << (h & 63)) | (1u64 << ((h >> 6) & 63));
+        self.ids.push(h);
     }
 
     /// Applies one accepted event at `t` (R5–R19, R20–R26). The first event of an instance
@@ -323,7 +378,7 @@ impl Conversation {
         }
         if let Some(start) = self.waiting_since.take() {
             self.samples.push(Sample { start, end: t });
-            for i in &mut self.sla {
+            for i in self.sla_mut() {
                 if i.metric.is_reply() && i.state == State::Running {
                     i.state = State::Met;
                 }
@@ -339,7 +394,7 @@ impl Conversation {
         }
         if self.waiting_since.is_some() {
             self.waiting_since = Some(t);
-            for i in &mut self.sla {
+            for i in self.sla_mut() {
                 if i.metric.is_reply() && i.state == State::Running {
                     i.start = t;
                     i.since = t;
@@ -377,7 +432,7 @@ impl Conversation {
     /// cancelled (those already past their deadline were breached by `advance`).
     fn cancel_wait(&mut self) {
         if self.waiting_since.take().is_some() {
-            for i in &mut self.sla {
+            for i in self.sla_mut() {
                 if i.metric.is_reply() && i.state == State::Running {
                     i.state = State::Cancelled;
                 }
@@ -389,17 +444,20 @@ impl Conversation {
     fn on_exclude(&mut self, reason: ExcludeReason, t: Timestamp) {
         self.excluded = Some(reason);
         self.waiting_since = None;
-        for i in &mut self.sla {
+        for i in self.sla_mut() {
             i.state = State::Cancelled;
         }
         self.last_at = t;
     }
 
-    /// Adds the time since the last status change to its bucket on every recorded clock (R15).
+    /// Adds the time since the last status change to its bucket on every tracked clock (R15).
     fn accrue(&mut self, t: Timestamp, rules: &Rules) {
         if let Some(b) = bucket(self.status) {
-            for c in 0..rules.recorded {
-                self.status_time[c][b] += rules.clocks[c].between(self.status_since, t);
+            for c in 0..rules.tracked {
+                let add = rules.clocks[c]
+                    .between(self.status_since, t)
+                    .clamp(0, u32::MAX as i64) as u32;
+                self.status_time[c][b] = self.status_time[c][b].saturating_add(add);
             }
         }
         self.status_since = t;
@@ -434,7 +492,7 @@ impl Conversation {
             self.last_resolution_at = Some(t);
         }
         self.status = new;
-        for i in &mut self.sla {
+        for i in self.sla_mut() {
             on_status_change(i, old, new, resolves, t, rules);
         }
         new == Status::Closed
@@ -508,7 +566,7 @@ impl Conversation {
         if inst.state == State::Running && inst.deadline < t {
             inst.state = State::Breached;
         }
-        self.sla.push(inst);
+        self.sla_mut().push(inst);
     }
 
     /// Sets a pausing instance's state and deadline from the current status, given `used`
@@ -531,18 +589,14 @@ impl Conversation {
         };
     }
 
-    /// Clock seconds a pausing metric has used from creation to `t` (R24), from the recorded
-    /// status time; on a clock that is not recorded, approximated by the calendar share.
+    /// Clock seconds a pausing metric has used from creation to `t` (R24), from the status
+    /// time tracked on its clock (every clock a pausing target uses is tracked, see `Rules`).
     fn used(&self, metric: SlaMetric, clock: u8, t: Timestamp, rules: &Rules) -> i64 {
-        let c = if (clock as usize) < rules.recorded {
-            clock as usize
-        } else {
-            0
-        };
+        let c = clock as usize;
         let acc = &self.status_time[c];
-        let mut used = acc[WORK]
+        let mut used = acc[WORK] as i64
             + if metric == SlaMetric::RequesterWait {
-                acc[ON_HOLD]
+                acc[ON_HOLD] as i64
             } else {
                 0
             };
@@ -561,6 +615,7 @@ impl Conversation {
         if new_policy == self.policy {
             return;
         }
+        self.sla_changed = true;
         let old_len = self.sla.len();
         let new_targets: &[crate::sla::CompiledTarget] = if new_policy == NO_POLICY {
             &[]
@@ -628,7 +683,7 @@ impl Conversation {
     /// are breached, the others stay active; paused ones report the deadline as if they
     /// resumed at `at`; fulfilled ones are met.
     pub(crate) fn finalize_sla(&mut self, at: Timestamp, rules: &Rules) {
-        for i in &mut self.sla {
+        for i in self.sla_mut() {
             match i.state {
                 State::Running => {
                     i.state = if i.deadline < at {

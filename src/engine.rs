@@ -216,7 +216,7 @@ impl Engine {
             }
             let h = ev.id.as_deref().map(id_hash);
             if let Some(h) = h {
-                if conv.ids.contains(&h) {
+                if conv.seen_id(h) {
                     self.report.count_duplicate();
                     return Ok(Ingested::Duplicate);
                 }
@@ -234,7 +234,7 @@ impl Engine {
             }
             conv.advance(t);
             if let Some(h) = h {
-                conv.ids.push(h);
+                conv.remember_id(h);
             }
             let applied = conv.apply(
                 &ev.kind,
@@ -244,6 +244,7 @@ impl Engine {
                 &mut self.channels,
                 &mut self.brands,
             );
+            conv.refresh_next_deadline();
             self.latest = self.latest.max(t);
             match applied {
                 Applied::Finalize(by) => {
@@ -310,7 +311,7 @@ impl Engine {
         let t = ev.at;
         let mut conv = Conversation::new(t, instance, &mut self.pools);
         if let Some(id) = ev.id.as_deref() {
-            conv.ids.push(id_hash(id));
+            conv.remember_id(id_hash(id));
         }
         let applied = conv.apply(
             &ev.kind,
@@ -320,6 +321,7 @@ impl Engine {
             &mut self.channels,
             &mut self.brands,
         );
+        conv.refresh_next_deadline();
         self.latest = self.latest.max(t);
         let key = Key::new(&ev.conversation);
         match applied {

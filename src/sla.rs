@@ -40,6 +40,10 @@ pub(crate) struct Rules {
     pub(crate) clock_names: Vec<String>,
     /// How many clocks durations are recorded on (R31): 1, or 2 with a schedule.
     pub(crate) recorded: usize,
+    /// How many clocks status time is tracked on: the recorded ones and every clock a pausing
+    /// target (`requester_wait`, `agent_work`) uses, so its used time is exact after a
+    /// re-targeting (R23, R24). At most `TRACKED_CLOCKS`.
+    pub(crate) tracked: usize,
     pub(crate) policies: Vec<CompiledPolicy>,
     /// Tags named by policy filters; bit i of a conversation's tag mask is `tags[i]`.
     pub(crate) tags: Vec<String>,
@@ -110,6 +114,18 @@ impl Rules {
                 targets,
             });
         }
+        let tracked = policies
+            .iter()
+            .flat_map(|p: &CompiledPolicy| &p.targets)
+            .filter(|t| matches!(t.metric, SlaMetric::RequesterWait | SlaMetric::AgentWork))
+            .map(|t| t.clock as usize + 1)
+            .fold(recorded, usize::max);
+        if tracked > crate::conversation::TRACKED_CLOCKS {
+            return Err(crate::Error::config(format!(
+                "requester_wait and agent_work targets may use at most {} named schedules",
+                crate::conversation::TRACKED_CLOCKS - 2
+            )));
+        }
         if policies.len() >= NO_POLICY as usize {
             return Err(crate::Error::config("too many policies"));
         }
@@ -117,6 +133,7 @@ impl Rules {
             clocks,
             clock_names,
             recorded,
+            tracked,
             policies,
             tags,
             count_bot_replies: config.count_bot_replies,

@@ -152,7 +152,7 @@ pub(crate) fn measure(
     for s in samples {
         next_reply(span(s.start, s.end));
     }
-    let st = &conv.status_time[c];
+    let st = conv.status_time[c].map(i64::from);
     Durations {
         first_response_s,
         next_reply_s: Vec::new(),
