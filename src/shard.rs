@@ -86,7 +86,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let mut from = 0;
     while let Some(p) = hay[from..].iter().position(|&b| b == first) {
         let at = from + p;
-        if hay[at..].starts_with(needle) {
+        if hay.len() - at >= needle.len() && hay[at..].iter().zip(needle).all(|(a, b)| a == b) {
             return Some(at);
         }
         from = at + 1;
@@ -95,8 +95,20 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 fn route(line: &[u8], shards: usize) -> Route {
-    if string_field(line, b"\"type\"").is_some_and(|t| &*t == b"watermark") {
+    // Only a line that mentions "watermark" somewhere can be one: one cheap scan for most.
+    if find(line, b"watermark").is_some()
+        && string_field(line, b"\"type\"").is_some_and(|t| &*t == b"watermark")
+    {
         return Route::Everyone;
+    }
+    // Fast path: the id is the first field and has no escapes, as writers usually put it.
+    const PREFIX: &[u8] = b"{\"conversation\":\"";
+    if let Some(rest) = line.strip_prefix(PREFIX) {
+        if let Some(end) = rest.iter().position(|&b| b == b'"' || b == b'\\') {
+            if rest[end] == b'"' {
+                return Route::Shard(shard_of(&rest[..end], shards));
+            }
+        }
     }
     match string_field(line, b"\"conversation\"") {
         Some(id) => Route::Shard(shard_of(&id, shards)),
@@ -113,22 +125,42 @@ fn shard_of(id: &[u8], shards: usize) -> usize {
     ((x ^ (x >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize % shards
 }
 
-type Batch = (Arc<Vec<u8>>, Vec<(u64, u32, u32, bool)>);
+/// A chunk of input holding whole lines, and the number of the line before its first.
+type Chunk = (Arc<Vec<u8>>, u64);
 
-fn work(mut engine: Engine, shard: usize, rx: Receiver<Batch>) -> (Engine, JsonlStats, Vec<Error>) {
+/// One shard: sees every line, routes it itself, applies its own and every watermark.
+fn work(
+    mut engine: Engine,
+    shard: usize,
+    shards: usize,
+    rx: Receiver<Chunk>,
+) -> (Engine, JsonlStats, Vec<Error>) {
     let mut stats = JsonlStats::default();
     let mut rejections = Vec::new();
-    for (chunk, lines) in rx {
-        for (n, start, end, everyone) in lines {
-            let line = &chunk[start as usize..end as usize];
-            if everyone && shard != 0 {
-                // A watermark copy: apply silently; shard 0 counts and reports it.
-                if let Ok(Some(Record::Watermark(t))) = parse_line(line) {
-                    engine.advance_to(t);
+    for (chunk, mut line_no) in rx {
+        let mut start = 0;
+        while start < chunk.len() {
+            let end = crate::jsonl::find_newline(&chunk[start..]).map_or(chunk.len(), |p| start + p);
+            let line = &chunk[start..end];
+            start = end + 1;
+            line_no += 1;
+            let mine = match route(line, shards) {
+                Route::Everyone => {
+                    if shard != 0 {
+                        // A watermark copy: apply silently; shard 0 counts and reports it.
+                        if let Ok(Some(Record::Watermark(t))) = parse_line(line) {
+                            engine.advance_to(t);
+                        }
+                        continue;
+                    }
+                    true
                 }
+                Route::Shard(i) => i == shard,
+            };
+            if !mine {
                 continue;
             }
-            match engine.ingest_line(line, n) {
+            match engine.ingest_line(line, line_no) {
                 Ok(Some(_)) => stats.events += 1,
                 Ok(None) => {
                     if !line.iter().all(u8::is_ascii_whitespace) {
@@ -219,6 +251,8 @@ pub fn run_jsonl<R: Read>(input: R, config: &Config, shards: usize, summaries: b
     })
 }
 
+/// Reads the input in large chunks of whole lines and hands every chunk to every shard, which
+/// routes each line by conversation id itself: no router thread, no per-line copying.
 fn distribute<R: Read>(
     mut input: R,
     engines: Vec<Engine>,
@@ -228,17 +262,16 @@ fn distribute<R: Read>(
     let mut senders = Vec::with_capacity(shards);
     let mut handles = Vec::with_capacity(shards);
     for (i, engine) in engines.into_iter().enumerate() {
-        let (tx, rx) = sync_channel::<Batch>(8);
+        let (tx, rx) = sync_channel::<Chunk>(8);
         senders.push(tx);
-        handles.push(std::thread::spawn(move || work(engine, i, rx)));
+        handles.push(std::thread::spawn(move || work(engine, i, shards, rx)));
     }
     let mut line_no = 0u64;
     let mut carry: Vec<u8> = Vec::new();
     let mut read_error = None;
     loop {
         let mut buf = Vec::with_capacity(CHUNK.max(carry.len() * 2));
-        buf.extend_from_slice(&carry);
-        carry.clear();
+        buf.append(&mut carry);
         let start_len = buf.len();
         buf.resize(buf.capacity(), 0);
         let n = loop {
@@ -253,31 +286,29 @@ fn distribute<R: Read>(
         };
         let eof = n == 0;
         buf.truncate(start_len + n);
-        let mut batches: Vec<Vec<(u64, u32, u32, bool)>> = vec![Vec::new(); shards];
-        let mut start = 0usize;
-        while let Some(pos) = crate::jsonl::find_newline(&buf[start..]) {
-            line_no += 1;
-            let end = start + pos;
-            push_line(&buf, start, end, line_no, shards, &mut batches);
-            start = end + 1;
-        }
-        if eof {
-            if start < buf.len() {
-                line_no += 1;
-                let end = buf.len();
-                push_line(&buf, start, end, line_no, shards, &mut batches);
+        if !eof {
+            // Keep the partial last line for the next chunk.
+            match buf.iter().rposition(|&b| b == b'\n') {
+                Some(p) => {
+                    carry.extend_from_slice(&buf[p + 1..]);
+                    buf.truncate(p + 1);
+                }
+                None => {
+                    carry = buf;
+                    continue;
+                }
             }
-        } else {
-            carry.extend_from_slice(&buf[start..]);
-            buf.truncate(start);
         }
-        let chunk = Arc::new(buf);
-        for (tx, batch) in senders.iter().zip(batches) {
-            if !batch.is_empty() {
+        let lines = buf.iter().filter(|&&b| b == b'\n').count() as u64
+            + u64::from(eof && buf.last().is_some_and(|&b| b != b'\n'));
+        if !buf.is_empty() {
+            let chunk = Arc::new(buf);
+            for tx in &senders {
                 // A worker only stops early by panicking, which join reports below.
-                let _ = tx.send((Arc::clone(&chunk), batch));
+                let _ = tx.send((Arc::clone(&chunk), line_no));
             }
         }
+        line_no += lines;
         if eof {
             break;
         }
@@ -303,24 +334,6 @@ fn distribute<R: Read>(
     }
 }
 
-fn push_line(
-    buf: &[u8],
-    start: usize,
-    end: usize,
-    line_no: u64,
-    shards: usize,
-    batches: &mut [Vec<(u64, u32, u32, bool)>],
-) {
-    match route(&buf[start..end], shards) {
-        Route::Everyone => {
-            for b in batches.iter_mut() {
-                b.push((line_no, start as u32, end as u32, true));
-            }
-        }
-        Route::Shard(i) => batches[i].push((line_no, start as u32, end as u32, false)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,5 +355,9 @@ mod tests {
             route(br#"{"type":"watermark","at":"x","conversation":"c"}"#, 4),
             Route::Everyone
         ));
+        // The fast path and the careful path agree.
+        let a = route(br#"{"conversation":"abc","type":"message"}"#, 7);
+        let b = route(br#"{"type":"message", "conversation":"a\u0062c"}"#, 7);
+        assert!(matches!((a, b), (Route::Shard(x), Route::Shard(y)) if x == y));
     }
 }
