@@ -4,11 +4,13 @@ use criterion::Criterion;
 
 mod engine;
 mod schedule;
+mod sla;
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     engine::benches(&mut c);
     schedule::benches(&mut c);
+    sla::benches(&mut c);
 
     c.final_summary();
 }

@@ -5,6 +5,7 @@
 use crate::conversation::{Applied, Conversation, FinalizedBy, Pools};
 use crate::event::{Author, Event, EventKind, Visibility};
 use crate::intern::{id_hash, FxHashMap, Interner, Key};
+use crate::live::{AtRisk, SlaEvent, Tracker};
 use crate::report::Report;
 use crate::sla::Rules;
 use crate::summary::Summary;
@@ -101,6 +102,8 @@ pub struct Engine {
     sweep_at: usize,
     report: Report,
     summaries: Option<Vec<Summary>>,
+    /// Live SLA tracking (R21, R27), when turned on.
+    tracker: Option<Box<Tracker>>,
     pools: Pools,
 }
 
@@ -140,8 +143,66 @@ impl Engine {
             sweep_at: 1024,
             report,
             summaries: None,
+            tracker: None,
             pools: Pools::default(),
         })
+    }
+
+    /// Turns live SLA tracking on or off (R21, R27): breaches known as soon as the watermark
+    /// passes a deadline, the SLA event log ([`drain_sla_events`](Engine::drain_sla_events)) and
+    /// the at-risk list ([`at_risk`](Engine::at_risk)). Off by default; turn it on before the
+    /// first event. Outcomes never depend on it: only when they become visible.
+    ///
+    /// # Example
+    /// ```
+    /// use sla_metrics::{Author, Config, Engine, Event, SlaEventKind};
+    /// let mut engine = Engine::new(Config::default())?;
+    /// engine.track_sla(true);
+    /// let t0: sla_metrics::Timestamp = "2024-04-02T10:00:00Z".parse()?;
+    /// engine.ingest(&Event::message("c1", t0, Author::Customer))?;
+    /// assert_eq!(engine.at_risk(3600, 10).len(), 1); // the 1 h target is due within the hour
+    /// engine.advance_to(t0.add_secs(3601)); // the watermark passes the 1 h deadline
+    /// let kinds: Vec<_> = engine.drain_sla_events().map(|e| e.kind).collect();
+    /// assert_eq!(kinds, [SlaEventKind::Activate, SlaEventKind::Activate, SlaEventKind::Breach]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn track_sla(&mut self, on: bool) {
+        self.tracker = on.then(Box::default);
+    }
+
+    /// Takes the SLA events logged so far (R27), in the order they became known.
+    pub fn drain_sla_events(&mut self) -> impl Iterator<Item = SlaEvent> + '_ {
+        self.tracker.iter_mut().flat_map(|t| t.log.drain(..))
+    }
+
+    /// Running SLA instances due within `horizon_s` seconds of now, soonest first, at most
+    /// `limit` (R27); now is the watermark, or the latest event when that is later. Empty
+    /// unless [`track_sla`](Engine::track_sla) is on. Costs O(limit · log n).
+    pub fn at_risk(&self, horizon_s: i64, limit: usize) -> Vec<AtRisk> {
+        let Some(tr) = &self.tracker else {
+            return Vec::new();
+        };
+        let now = self.watermark.max(self.latest);
+        let until = now.add_secs(horizon_s);
+        tr.running
+            .iter()
+            .take_while(|(d, _, _)| *d <= until)
+            .take(limit)
+            .filter_map(|(deadline, key, index)| {
+                let conv = self.live.get(key.as_bytes())?;
+                let i = conv.sla.get(*index as usize)?;
+                Some(AtRisk {
+                    conversation: key.to_text(),
+                    index: *index,
+                    policy: self.rules.policies[i.policy as usize].name.clone(),
+                    metric: i.metric,
+                    threshold_s: i.threshold_s,
+                    clock: self.rules.clock_names[i.clock as usize].clone(),
+                    deadline: *deadline,
+                    time_left_s: deadline.secs_since(now),
+                })
+            })
+            .collect()
     }
 
     /// Keep a [`Summary`] of every conversation finalized from now on, to be taken with
@@ -232,7 +293,16 @@ impl Engine {
                     conv.last_at,
                 ));
             }
-            conv.advance(t);
+            if let Some(tr) = &mut self.tracker {
+                // Breaches proven by this event are logged before what the event itself does
+                // (an exclusion then cancels them, R26).
+                tr.snapshot(&conv.sla);
+                conv.advance(t);
+                tr.record(&Key::new(&ev.conversation), conv, t, &self.rules);
+                tr.snapshot(&conv.sla);
+            } else {
+                conv.advance(t);
+            }
             if let Some(h) = h {
                 conv.remember_id(h);
             }
@@ -246,6 +316,9 @@ impl Engine {
             );
             conv.refresh_next_deadline();
             self.latest = self.latest.max(t);
+            if let Some(tr) = &mut self.tracker {
+                tr.record(&Key::new(&ev.conversation), conv, t, &self.rules);
+            }
             match applied {
                 Applied::Finalize(by) => {
                     self.finalize(key, t, by);
@@ -324,6 +397,10 @@ impl Engine {
         conv.refresh_next_deadline();
         self.latest = self.latest.max(t);
         let key = Key::new(&ev.conversation);
+        if let Some(tr) = &mut self.tracker {
+            tr.snapshot(&[]);
+            tr.record(&key, &conv, t, &self.rules);
+        }
         match applied {
             Applied::Finalize(by) => {
                 self.finalize_conversation(key, conv, t, by);
@@ -355,8 +432,14 @@ impl Engine {
         at: Timestamp,
         by: FinalizedBy,
     ) -> Memory {
+        if let Some(tr) = &mut self.tracker {
+            tr.snapshot(&conv.sla);
+        }
         conv.accrue_until(at, &self.rules);
         conv.finalize_sla(at, &self.rules);
+        if let Some(tr) = &mut self.tracker {
+            tr.record(&key, &conv, at, &self.rules);
+        }
         self.report.add(&conv, &self.rules);
         if let Some(out) = &mut self.summaries {
             out.push(Summary::build(key.to_text(), &conv, at, by, &self.rules));
@@ -412,8 +495,30 @@ impl Engine {
                 self.timers.push(Reverse((now_due, key)));
             }
         }
+        self.breach_due(t);
         if self.finalized.len() > self.sweep_at {
             self.sweep_memories();
+        }
+    }
+
+    /// R21 live: every running instance whose deadline the watermark `t` has passed is breached
+    /// now, from the front of the deadline index. Runs after finalization, so a conversation
+    /// that ended before a deadline keeps its instance active (R38).
+    fn breach_due(&mut self, t: Timestamp) {
+        let Some(tr) = self.tracker.as_deref_mut() else {
+            return;
+        };
+        while let Some((deadline, key, _)) = tr.running.first().cloned() {
+            if deadline >= t {
+                break;
+            }
+            let Some(conv) = self.live.get_mut(key.as_bytes()) else {
+                tr.running.pop_first(); // cannot happen: finalization removes its entries
+                continue;
+            };
+            tr.snapshot(&conv.sla);
+            conv.advance(t);
+            tr.record(&key, conv, t, &self.rules);
         }
     }
 

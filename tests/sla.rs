@@ -135,3 +135,141 @@ fn s6_config_errors() {
     let none = Config::from_json(r#"{"policies": []}"#).unwrap();
     assert!(none.policies.is_empty());
 }
+
+mod live {
+    use proptest::prelude::*;
+    use sla_metrics::{Config, Engine, Event, Mix, SlaEvent, SlaEventKind, SlaMetric, Summary, Workload};
+    use std::collections::HashMap;
+
+    fn config() -> Config {
+        Config::from_json(
+            r#"{"reopen_window_s": 172800, "policies": [
+            {"name": "vip", "when": {"priority": ["high", "urgent"]}, "targets": [
+                {"metric": "first_response", "threshold_s": 900}, {"metric": "next_reply", "threshold_s": 1800},
+                {"metric": "requester_wait", "threshold_s": 14400}, {"metric": "agent_work", "threshold_s": 7200},
+                {"metric": "full_resolution", "threshold_s": 86400}]},
+            {"name": "rest", "targets": [
+                {"metric": "first_response", "threshold_s": 3600}, {"metric": "first_resolution", "threshold_s": 86400},
+                {"metric": "next_reply", "threshold_s": 3600}]}]}"#,
+        )
+        .unwrap()
+    }
+
+    fn events(seed: u64, n: u64) -> Vec<Event<'static>> {
+        Workload::new(seed, n).with_mix(Mix::Varied).events().collect()
+    }
+
+    type Log = Vec<(String, u32, u32, String, String)>;
+
+    fn key(e: &SlaEvent) -> (String, u32, u32, String, String) {
+        (
+            e.conversation.clone(),
+            e.instance,
+            e.index,
+            format!("{:?}", e.kind),
+            e.at.to_string(),
+        )
+    }
+
+    /// Runs with live tracking; watermarks at every `every`-th event (0: none).
+    fn run(events: &[Event<'static>], every: usize) -> (Vec<Summary>, Log) {
+        let mut engine = Engine::new(config()).unwrap();
+        engine.track_sla(true);
+        engine.collect_summaries(true);
+        for (i, e) in events.iter().enumerate() {
+            if every > 0 && i % every == 0 {
+                engine.advance_to(e.at);
+            }
+            engine.ingest(e).unwrap();
+        }
+        engine.finish();
+        let mut summaries: Vec<Summary> = engine.drain_summaries().collect();
+        summaries.sort_by(|a, b| (&a.conversation, a.instance).cmp(&(&b.conversation, b.instance)));
+        let mut log: Log = engine.drain_sla_events().map(|e| key(&e)).collect();
+        log.sort();
+        (summaries, log)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+        /// R21: outcomes and the logged events are the same whether the watermark moves in one
+        /// step or in many; breaches are only found earlier.
+        #[test]
+        fn r21_outcomes_do_not_depend_on_watermark_cadence(seed in any::<u64>(), n in 1u64..30, every in 1usize..5) {
+            let events = events(seed, n);
+            let (a, log_a) = run(&events, 0);
+            let (b, log_b) = run(&events, every);
+            prop_assert_eq!(a, b);
+            prop_assert_eq!(log_a, log_b);
+        }
+
+        /// R21, R23, R26: once breached, or met for a metric that cannot resume, an instance
+        /// never changes again, re-targeting included; only an exclusion still cancels it.
+        #[test]
+        fn r23_final_outcomes_never_change(seed in any::<u64>(), n in 1u64..30, every in 0usize..4) {
+            let events = events(seed, n);
+            let mut engine = Engine::new(config()).unwrap();
+            engine.track_sla(true);
+            for (i, e) in events.iter().enumerate() {
+                if every > 0 && i % every == 0 {
+                    engine.advance_to(e.at);
+                }
+                engine.ingest(e).unwrap();
+            }
+            engine.finish();
+            let mut done: HashMap<(String, u32, sla_metrics::Timestamp, u32), SlaEventKind> = HashMap::new();
+            for e in engine.drain_sla_events() {
+                let id = (e.conversation.clone(), e.instance, e.created_at, e.index);
+                let after = done.get(&id).copied();
+                let allowed = match after {
+                    None => true,
+                    Some(SlaEventKind::Cancel) => false,
+                    Some(_) => e.kind == SlaEventKind::Cancel, // exclusion (R26)
+                };
+                prop_assert!(allowed, "{:?} after {:?}", e, after);
+                let resumable = matches!(e.metric, SlaMetric::FullResolution | SlaMetric::RequesterWait | SlaMetric::AgentWork);
+                if e.kind == SlaEventKind::Breach || e.kind == SlaEventKind::Cancel || (e.kind == SlaEventKind::Fulfill && !resumable) {
+                    done.insert(id, e.kind);
+                }
+            }
+        }
+
+        /// R27: the at-risk list equals a brute-force filter over every running instance,
+        /// rebuilt from the event log.
+        #[test]
+        fn r27_at_risk_equals_brute_force(seed in any::<u64>(), n in 1u64..40, horizon in 0i64..200_000, stop in 0usize..400) {
+            let events = events(seed, n);
+            let stop = stop.min(events.len());
+            let mut engine = Engine::new(config()).unwrap();
+            engine.track_sla(true);
+            engine.collect_summaries(true);
+            let mut running: HashMap<(String, u32, u32), sla_metrics::Timestamp> = HashMap::new();
+            for e in &events[..stop] {
+                engine.advance_to(e.at);
+                engine.ingest(e).unwrap();
+                for ev in engine.drain_sla_events() {
+                    let id = (ev.conversation.clone(), ev.instance, ev.index);
+                    match ev.kind {
+                        SlaEventKind::Activate | SlaEventKind::Resume | SlaEventKind::Update => { running.insert(id, ev.deadline); }
+                        _ => { running.remove(&id); }
+                    }
+                }
+                for s in engine.drain_summaries() {
+                    running.retain(|(c, i, _), _| !(*c == s.conversation && *i == s.instance));
+                }
+            }
+            let now = events[..stop].iter().map(|e| e.at).max();
+            let got: Vec<(String, u32, sla_metrics::Timestamp)> =
+                engine.at_risk(horizon, usize::MAX).into_iter().map(|r| (r.conversation, r.index, r.deadline)).collect();
+            let mut want: Vec<(sla_metrics::Timestamp, String, u32)> = running
+                .iter()
+                .filter(|(_, d)| now.is_some_and(|t| **d <= t.add_secs(horizon)))
+                .map(|((c, _, i), d)| (*d, c.clone(), *i))
+                .collect();
+            want.sort();
+            let want: Vec<(String, u32, sla_metrics::Timestamp)> = want.into_iter().map(|(d, c, i)| (c, i, d)).collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+}
