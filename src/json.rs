@@ -267,52 +267,14 @@ impl<'a> Scanner<'a> {
         }
         match self.peek() {
             Some(b'"') => self.string().map(drop),
-            Some(b'{') => {
-                self.i += 1;
-                self.ws();
-                if self.peek() == Some(b'}') {
-                    self.i += 1;
-                    return Ok(());
-                }
-                loop {
-                    self.ws();
-                    self.string()?;
-                    self.ws();
-                    self.eat(b':', "expected `:`")?;
-                    self.ws();
-                    self.skip(depth + 1)?;
-                    self.ws();
-                    match self.peek() {
-                        Some(b',') => self.i += 1,
-                        Some(b'}') => {
-                            self.i += 1;
-                            return Ok(());
-                        }
-                        _ => return self.err("expected `,` or `}`"),
-                    }
-                }
-            }
-            Some(b'[') => {
-                self.i += 1;
-                self.ws();
-                if self.peek() == Some(b']') {
-                    self.i += 1;
-                    return Ok(());
-                }
-                loop {
-                    self.ws();
-                    self.skip(depth + 1)?;
-                    self.ws();
-                    match self.peek() {
-                        Some(b',') => self.i += 1,
-                        Some(b']') => {
-                            self.i += 1;
-                            return Ok(());
-                        }
-                        _ => return self.err("expected `,` or `]`"),
-                    }
-                }
-            }
+            Some(b'{') => self.items(b'}', |sc| {
+                sc.string()?;
+                sc.ws();
+                sc.eat(b':', "expected `:`")?;
+                sc.ws();
+                sc.skip(depth + 1)
+            }),
+            Some(b'[') => self.items(b']', |sc| sc.skip(depth + 1)),
             Some(b't') => self.literal(b"true"),
             Some(b'f') => self.literal(b"false"),
             Some(b'n') => self.literal(b"null"),
@@ -337,27 +299,43 @@ impl<'a> Scanner<'a> {
         if self.peek() != Some(b'[') {
             return Err(format!("field `{field}` must be a list of strings"));
         }
-        self.i += 1;
         let mut out = Vec::new();
+        self.items(b']', |sc| {
+            if sc.peek() != Some(b'"') {
+                return Err(format!("field `{field}` must be a list of strings"));
+            }
+            out.push(sc.string()?);
+            Ok(())
+        })?;
+        Ok(Some(out))
+    }
+
+    /// The items of an object or array whose opening bracket is the current byte, each read by
+    /// `item` (which starts at the item, after white space), up to the `close` bracket.
+    fn items(&mut self, close: u8, mut item: impl FnMut(&mut Self) -> Res<()>) -> Res<()> {
+        self.i += 1;
         self.ws();
-        if self.peek() == Some(b']') {
+        if self.peek() == Some(close) {
             self.i += 1;
-            return Ok(Some(out));
+            return Ok(());
         }
         loop {
             self.ws();
-            if self.peek() != Some(b'"') {
-                return Err(format!("field `{field}` must be a list of strings"));
-            }
-            out.push(self.string()?);
+            item(self)?;
             self.ws();
             match self.peek() {
                 Some(b',') => self.i += 1,
-                Some(b']') => {
+                Some(c) if c == close => {
                     self.i += 1;
-                    return Ok(Some(out));
+                    return Ok(());
                 }
-                _ => return self.err("expected `,` or `]`"),
+                _ => {
+                    return self.err(if close == b'}' {
+                        "expected `,` or `}`"
+                    } else {
+                        "expected `,` or `]`"
+                    })
+                }
             }
         }
     }

@@ -264,7 +264,22 @@ impl Engine {
         mut on_reject: impl FnMut(Error),
     ) -> Result<JsonlStats> {
         let mut stats = JsonlStats::default();
-        stats.lines = for_each_line(input, |n, line| match self.ingest_line(line, n) {
+        stats.lines = for_each_line(input, |n, line| {
+            if let Some(e) = self.ingest_counted(line, n, &mut stats) {
+                on_reject(e);
+            }
+        })?;
+        Ok(stats)
+    }
+
+    /// [`Engine::ingest_line`], counting the outcome in `stats`; the error if rejected.
+    pub(crate) fn ingest_counted(
+        &mut self,
+        line: &[u8],
+        line_no: u64,
+        stats: &mut JsonlStats,
+    ) -> Option<Error> {
+        match self.ingest_line(line, line_no) {
             Ok(Some(_)) => stats.events += 1,
             Ok(None) => {
                 if !line.iter().all(u8::is_ascii_whitespace) {
@@ -273,9 +288,9 @@ impl Engine {
             }
             Err(e) => {
                 stats.rejected += 1;
-                on_reject(e);
+                return Some(e);
             }
-        })?;
-        Ok(stats)
+        }
+        None
     }
 }

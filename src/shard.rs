@@ -160,17 +160,8 @@ fn work(
             if !mine {
                 continue;
             }
-            match engine.ingest_line(line, line_no) {
-                Ok(Some(_)) => stats.events += 1,
-                Ok(None) => {
-                    if !line.iter().all(u8::is_ascii_whitespace) {
-                        stats.watermarks += 1;
-                    }
-                }
-                Err(e) => {
-                    stats.rejected += 1;
-                    rejections.push(e);
-                }
+            if let Some(e) = engine.ingest_counted(line, line_no, &mut stats) {
+                rejections.push(e);
             }
         }
     }
