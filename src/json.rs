@@ -428,10 +428,9 @@ fn field_at(b: &[u8], start: usize, len: usize) -> Field {
 
 /// Reads one JSON object line into its known fields. Unknown fields are skipped, `null` is
 /// absent; a repeated known field, malformed JSON or trailing text is an error.
-pub(crate) fn read_object(line: &[u8]) -> Res<Fields<'_>> {
+pub(crate) fn read_object<'a>(line: &'a [u8], f: &mut Fields<'a>) -> Res<()> {
     let s = std::str::from_utf8(line).map_err(|e| format!("not UTF-8 at byte {}", e.valid_up_to() + 1))?;
     let mut sc = Scanner { s, b: line, i: 0 };
-    let mut f = Fields::default();
     sc.ws();
     sc.eat(b'{', "expected a JSON object")?;
     sc.ws();
@@ -491,7 +490,7 @@ pub(crate) fn read_object(line: &[u8]) -> Res<Fields<'_>> {
     if sc.i != line.len() {
         return sc.err("trailing characters after the object");
     }
-    Ok(f)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -500,7 +499,8 @@ mod tests {
 
     #[test]
     fn r42_reads_like_a_json_parser() {
-        let f = read_object(br#" {"type":"message","x":{"a":[1,2.5e3,true,null,"\"]"]},"conversation":"c\u00e9\n","tags":["a","b"],"score":4,"id":null} "#).unwrap();
+        let mut f = Fields::default();
+        read_object(br#" {"type":"message","x":{"a":[1,2.5e3,true,null,"\"]"]},"conversation":"c\u00e9\n","tags":["a","b"],"score":4,"id":null} "#, &mut f).unwrap();
         assert_eq!(f.kind.as_deref(), Some("message"));
         assert_eq!(f.conversation.as_deref(), Some("cé\n"));
         assert!(matches!(f.kind, Some(Cow::Borrowed(_))));
@@ -522,9 +522,9 @@ mod tests {
             br#"{"x":[1,]}"#,
             br#"{,}"#,
         ] {
-            assert!(read_object(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+            assert!(read_object(bad, &mut Fields::default()).is_err(), "{}", String::from_utf8_lossy(bad));
         }
         let deep = format!("{{\"x\":{}{}}}", "[".repeat(100), "]".repeat(100));
-        assert!(read_object(deep.as_bytes()).is_err());
+        assert!(read_object(deep.as_bytes(), &mut Fields::default()).is_err());
     }
 }

@@ -57,7 +57,8 @@ pub fn parse_line(line: &[u8]) -> Result<Option<Record<'_>>> {
     if line.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    let raw = read_object(line).map_err(|e| Error::invalid(format!("malformed JSON: {e}")))?;
+    let mut raw = Fields::default();
+    read_object(line, &mut raw).map_err(|e| Error::invalid(format!("malformed JSON: {e}")))?;
     build(&raw)
         .map(Some)
         .map_err(|e| e.in_event(raw.conversation.as_deref(), raw.id.as_deref()))
