@@ -67,6 +67,8 @@ fn find_special(b: &[u8]) -> Option<usize> {
 }
 
 impl<'a> Scanner<'a> {
+    #[cold]
+    #[inline(never)]
     fn err<T>(&self, what: &str) -> Res<T> {
         match self.b.get(self.i) {
             Some(&c) if c.is_ascii_graphic() => {
@@ -102,6 +104,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// A string starting at the current `"`: borrowed when it has no escapes.
+    #[inline]
     fn string(&mut self) -> Res<Cow<'a, str>> {
         self.eat(b'"', "expected a string")?;
         let start = self.i;
@@ -115,21 +118,28 @@ impl<'a> Scanner<'a> {
                         self.i += 1;
                         return Ok(Cow::Borrowed(s));
                     }
-                    b'\\' => {}
-                    _ => return self.err("control character in a string"),
+                    b'\\' => self.escaped_string(start).map(Cow::Owned),
+                    _ => self.err("control character in a string"),
                 }
             }
             None => {
                 self.i = self.b.len();
-                return self.err("unterminated string");
+                self.err("unterminated string")
             }
         }
+    }
+
+    /// The rest of a string with escapes, from its first backslash (the current byte); the
+    /// plain part before it starts at `start`.
+    #[cold]
+    #[inline(never)]
+    fn escaped_string(&mut self, start: usize) -> Res<String> {
         let mut out = String::from(&self.s[start..self.i]);
         loop {
             match self.peek() {
                 Some(b'"') => {
                     self.i += 1;
-                    return Ok(Cow::Owned(out));
+                    return Ok(out);
                 }
                 Some(b'\\') => {
                     self.i += 1;
@@ -282,6 +292,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    #[inline]
     fn opt_string(&mut self, field: &str) -> Res<Option<Cow<'a, str>>> {
         if self.null()? {
             return Ok(None);
