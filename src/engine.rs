@@ -27,6 +27,41 @@ pub enum Ingested {
     /// An event for a finalized conversation that does not start a follow-up: counted in
     /// `ignored_after_final`, otherwise ignored (R6).
     IgnoredAfterFinal,
+    /// Held in the reorder buffer (`allowed_lateness_s > 0`, R41): applied in time order once
+    /// the effective watermark passes it.
+    Buffered,
+}
+
+/// The reorder buffer (R41): events within the allowed lateness, applied in time order.
+#[derive(Debug, Default)]
+struct Reorder {
+    lateness: i64,
+    /// The caller's watermark; the engine's own is this minus `lateness`.
+    watermark: Timestamp,
+    /// `(at, arrival number, event)`, earliest first.
+    held: BinaryHeap<Reverse<(Timestamp, u64, Held)>>,
+    arrivals: u64,
+}
+
+/// An owned event in the reorder buffer (ordered by its place in the heap key only).
+#[derive(Debug)]
+struct Held(Event<'static>);
+
+impl PartialEq for Held {
+    fn eq(&self, _: &Held) -> bool {
+        true
+    }
+}
+impl Eq for Held {}
+impl PartialOrd for Held {
+    fn partial_cmp(&self, other: &Held) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Held {
+    fn cmp(&self, _: &Held) -> std::cmp::Ordering {
+        std::cmp::Ordering::Equal
+    }
 }
 
 /// An estimate of an [`Engine`]'s memory, from [`Engine::memory`].
@@ -104,15 +139,20 @@ pub struct Engine {
     summaries: Option<Vec<Summary>>,
     /// Live SLA tracking (R21, R27), when turned on.
     tracker: Option<Box<Tracker>>,
+    /// The reorder buffer, with `allowed_lateness_s > 0` (R41).
+    reorder: Option<Box<Reorder>>,
     pools: Pools,
 }
 
 impl Engine {
     /// An engine for this configuration.
     ///
+    /// With `allowed_lateness_s > 0` the engine holds events in a reorder buffer and applies
+    /// them in time order once the watermark minus the lateness passes them (R41); that
+    /// effective watermark is the one that decides breaches and finalizations (R43).
+    ///
     /// # Errors
-    /// The configuration is invalid ([`Config::validate`]), or asks for the reorder buffer
-    /// (`allowed_lateness_s > 0`), which this version does not implement yet.
+    /// The configuration is invalid ([`Config::validate`]).
     ///
     /// # Example
     /// ```
@@ -125,11 +165,13 @@ impl Engine {
         let mut channels = Interner::new(ATTRIBUTE_CAP);
         let mut brands = Interner::new(ATTRIBUTE_CAP);
         let rules = Rules::compile(&config, &mut channels, &mut brands)?;
-        if rules.allowed_lateness_s > 0 {
-            return Err(Error::config(
-                "allowed_lateness_s > 0 needs the reorder buffer (R41), which is not implemented yet",
-            ));
-        }
+        let reorder = (rules.allowed_lateness_s > 0).then(|| {
+            Box::new(Reorder {
+                lateness: rules.allowed_lateness_s,
+                watermark: Timestamp::MIN,
+                ..Reorder::default()
+            })
+        });
         let report = Report::new(&rules);
         Ok(Engine {
             rules,
@@ -144,6 +186,7 @@ impl Engine {
             report,
             summaries: None,
             tracker: None,
+            reorder,
             pools: Pools::default(),
         })
     }
@@ -226,7 +269,8 @@ impl Engine {
         &self.report
     }
 
-    /// The watermark (R38); [`Timestamp::MIN`] before the first advance.
+    /// The effective watermark (R38, R43): the caller's minus `allowed_lateness_s`;
+    /// [`Timestamp::MIN`] before the first advance.
     pub fn watermark(&self) -> Timestamp {
         self.watermark
     }
@@ -264,6 +308,42 @@ impl Engine {
     }
 
     pub(crate) fn ingest_unrecorded(&mut self, ev: &Event<'_>) -> Result<Ingested> {
+        if let Some(r) = &mut self.reorder {
+            if ev.at >= self.watermark {
+                // R41: within the allowed lateness: hold it, apply it in time order later.
+                crate::event::check(ev)?;
+                r.arrivals += 1;
+                r.held
+                    .push(Reverse((ev.at, r.arrivals, Held(ev.clone().into_owned()))));
+                self.latest = self.latest.max(ev.at);
+                return Ok(Ingested::Buffered);
+            }
+        }
+        self.apply_event(ev)
+    }
+
+    /// Applies held events older than `before`, in time order (then arrival order).
+    fn release(&mut self, before: Option<Timestamp>) {
+        let Some(r) = self.reorder.as_mut() else { return };
+        let mut ready = Vec::new();
+        while let Some(Reverse((at, _, _))) = r.held.peek() {
+            if before.is_some_and(|b| *at >= b) {
+                break;
+            }
+            if let Some(Reverse((_, _, Held(e)))) = r.held.pop() {
+                ready.push(e);
+            }
+        }
+        for e in ready {
+            // Held events were checked on arrival and come in time order: only duplicates and
+            // events after finalization remain possible, and those are outcomes, not errors.
+            if let Err(err) = self.apply_event(&e) {
+                self.report.count_rejection(&err);
+            }
+        }
+    }
+
+    fn apply_event(&mut self, ev: &Event<'_>) -> Result<Ingested> {
         crate::event::check(ev)?;
         let t = ev.at;
         let key = ev.conversation.as_bytes();
@@ -470,6 +550,18 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn advance_to(&mut self, t: Timestamp) {
+        let t = match self.reorder.as_mut() {
+            Some(r) => {
+                if t <= r.watermark {
+                    return;
+                }
+                r.watermark = t;
+                let effective = t.add_secs(-r.lateness);
+                self.release(Some(effective));
+                effective
+            }
+            None => t,
+        };
         if t <= self.watermark {
             return;
         }
@@ -537,6 +629,7 @@ impl Engine {
     /// Finalizes everything at the finish instant, the later of the watermark and the latest
     /// event seen (R38), and returns the report.
     pub fn finish(&mut self) -> Report {
+        self.release(None);
         let at = self.watermark.max(self.latest);
         self.finish_at(at)
     }
@@ -546,6 +639,7 @@ impl Engine {
     /// merged report equals the single-engine one (R36, R38). Instances whose deadline lies
     /// before their finalization instant are breached, the others stay active.
     pub fn finish_at(&mut self, at: Timestamp) -> Report {
+        self.release(None);
         let fin = at.max(self.watermark).max(self.latest);
         let mut open: Vec<(Key, Conversation)> = self.live.drain().collect();
         // A deterministic order for the summaries, whatever the table's layout.

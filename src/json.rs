@@ -116,7 +116,7 @@ impl<'a> Scanner<'a> {
                     b'"' => {
                         let s = &self.s[start..self.i];
                         self.i += 1;
-                        return Ok(Cow::Borrowed(s));
+                        Ok(Cow::Borrowed(s))
                     }
                     b'\\' => self.escaped_string(start).map(Cow::Owned),
                     _ => self.err("control character in a string"),
@@ -533,7 +533,11 @@ mod tests {
             br#"{"x":[1,]}"#,
             br#"{,}"#,
         ] {
-            assert!(read_object(bad, &mut Fields::default()).is_err(), "{}", String::from_utf8_lossy(bad));
+            assert!(
+                read_object(bad, &mut Fields::default()).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
         let deep = format!("{{\"x\":{}{}}}", "[".repeat(100), "]".repeat(100));
         assert!(read_object(deep.as_bytes(), &mut Fields::default()).is_err());
