@@ -591,6 +591,13 @@ impl Engine {
         if self.finalized.len() > self.sweep_at {
             self.sweep_memories();
         }
+        // R40: give memory back after a spike (amortized: only when 4x too large).
+        if self.live.capacity() > 4 * self.live.len().max(1024) {
+            self.live.shrink_to(2 * self.live.len());
+        }
+        if self.timers.capacity() > 4 * self.timers.len().max(1024) {
+            self.timers.shrink_to(2 * self.timers.len());
+        }
     }
 
     /// R21 live: every running instance whose deadline the watermark `t` has passed is breached
