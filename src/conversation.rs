@@ -505,7 +505,9 @@ impl Conversation {
         if self.policy == NO_POLICY || self.excluded.is_some() {
             return;
         }
-        for k in 0..rules.policies[self.policy as usize].targets.len() {
+        let targets = rules.policies[self.policy as usize].targets.len();
+        self.sla.reserve_exact(targets); // most conversations never need more (R25 aside)
+        for k in 0..targets {
             self.activate(k as u16, t, rules);
         }
     }
