@@ -1,0 +1,141 @@
+//! R42: no input makes the library panic; every rejection is a typed error that changes nothing.
+
+use proptest::prelude::*;
+use sla_metrics::{
+    parse_line, Author, Config, Engine, Event, EventKind, ExcludeReason, Priority, Status, Timestamp,
+    Visibility, Workload,
+};
+
+fn engine(policies: bool) -> Engine {
+    let config = if policies {
+        Config::from_json(
+            r#"{"reopen_window_s": 3600, "idle_timeout_s": 7200,
+            "schedule": {"tz": "Europe/London", "week": {"mon": [["09:00", "17:00"]], "sat": [["22:00", "24:00"]], "sun": [["00:00", "02:00"]]}},
+            "policies": [{"name": "vip", "when": {"priority": ["urgent"], "tags": ["x"]}, "targets": [
+              {"metric": "first_response", "threshold_s": 60, "clock": "business"},
+              {"metric": "requester_wait", "threshold_s": 120, "clock": "business"},
+              {"metric": "agent_work", "threshold_s": 90}, {"metric": "full_resolution", "threshold_s": 300}]},
+             {"name": "all", "targets": [{"metric": "next_reply", "threshold_s": 30}, {"metric": "first_resolution", "threshold_s": 600}]}]}"#,
+        )
+        .unwrap()
+    } else {
+        Config::default()
+    };
+    let mut e = Engine::new(config).unwrap();
+    e.collect_summaries(true);
+    e.track_sla(true);
+    e
+}
+
+fn kind() -> impl Strategy<Value = EventKind<'static>> {
+    prop_oneof![
+        (0usize..5, any::<bool>(), 0usize..3).prop_map(|(a, internal, ch)| EventKind::Message {
+            author: [
+                Author::Customer,
+                Author::Agent,
+                Author::Bot,
+                Author::Automation,
+                Author::System
+            ][a],
+            visibility: if internal {
+                Visibility::Internal
+            } else {
+                Visibility::Public
+            },
+            agent: None,
+            channel: [None, Some("email".into()), Some("chat".into())][ch].clone(),
+        }),
+        (0usize..6).prop_map(|s| EventKind::Status(
+            [
+                Status::New,
+                Status::Open,
+                Status::Pending,
+                Status::OnHold,
+                Status::Solved,
+                Status::Closed
+            ][s]
+        )),
+        (0usize..4).prop_map(|p| EventKind::Priority(
+            [Priority::Low, Priority::Normal, Priority::High, Priority::Urgent][p]
+        )),
+        Just(EventKind::Handoff),
+        any::<bool>().prop_map(|x| EventKind::Attributes {
+            channel: None,
+            brand: Some("b".into()),
+            tags: Some(if x { vec!["x".into()] } else { vec![] }),
+        }),
+        (0u8..8).prop_map(|score| EventKind::Csat { score }),
+        (0usize..3).prop_map(|r| EventKind::Exclude {
+            reason: ExcludeReason::ALL[r]
+        }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// R42: arbitrary bytes never panic the reader; rejections are `invalid`.
+    #[test]
+    fn r42_arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let mut e = engine(false);
+        if let Err(err) = e.ingest_line(&bytes, 1) {
+            prop_assert_eq!(err.code(), "invalid");
+            prop_assert_eq!(err.line(), Some(1));
+        }
+        let _ = parse_line(&bytes);
+        e.finish();
+    }
+
+    /// R42: real lines with random bytes changed never panic, and the rest of the stream still
+    /// goes through.
+    #[test]
+    fn r42_mutated_lines_never_panic(seed in any::<u64>(), edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8)) {
+        let mut data = Vec::new();
+        Workload::new(seed, 5).write_jsonl(&mut data).unwrap();
+        for (at, b) in edits {
+            let i = at % data.len();
+            data[i] = b;
+        }
+        let mut e = engine(true);
+        let stats = e.ingest_jsonl(&data[..], |err| assert!(["invalid", "late", "out_of_order"].contains(&err.code()))).unwrap();
+        // Every line is an event, a watermark, a rejection or blank: nothing is dropped silently.
+        let blank = data.split(|&b| b == b'\n').take(stats.lines as usize).filter(|l| l.iter().all(u8::is_ascii_whitespace)).count() as u64;
+        prop_assert_eq!(stats.events + stats.watermarks + stats.rejected + blank, stats.lines);
+        let report = e.finish();
+        prop_assert_eq!(report.rejected(), stats.rejected);
+    }
+
+    /// R42: arbitrary event sequences (out of order, late, duplicated, any kind) never panic;
+    /// every error is one of the R37 kinds; the report's rejections count them all.
+    #[test]
+    fn r42_arbitrary_event_sequences_never_panic(
+        policies in any::<bool>(),
+        steps in proptest::collection::vec((0usize..3, -5_000i64..50_000, kind(), proptest::option::of(0u8..20), proptest::option::of(-5_000i64..50_000)), 1..60),
+    ) {
+        let mut e = engine(policies);
+        let mut rejected = 0;
+        for (conv, at, kind, id, watermark) in steps {
+            let base = 1_711_929_600; // a Monday
+            if let Some(w) = watermark {
+                e.advance_to(Timestamp::from_unix(base + w));
+            }
+            let mut ev = Event::new(["a", "b", "c"][conv], Timestamp::from_unix(base + at), kind);
+            ev.id = id.map(|i| format!("e{i}").into());
+            if let Err(err) = e.ingest(&ev) {
+                prop_assert!(["invalid", "late", "out_of_order"].contains(&err.code()), "{}", err);
+                rejected += 1;
+            }
+            let _ = e.at_risk(3600, 5);
+            let _ = e.drain_sla_events().count();
+        }
+        let report = e.finish();
+        prop_assert_eq!(report.rejected(), rejected);
+        let _ = report.to_string();
+        let _ = report.to_json_pretty();
+        for s in e.drain_summaries() {
+            prop_assert_eq!(s.calendar.requester_wait_s, s.calendar.agent_work_s + s.calendar.on_hold_s);
+            let b = s.business.as_ref().unwrap_or(&s.calendar);
+            prop_assert!(b.requester_wait_s <= s.calendar.requester_wait_s);
+        }
+    }
+}
