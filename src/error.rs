@@ -77,6 +77,11 @@ pub enum ErrorKind {
         /// What is wrong.
         reason: String,
     },
+    /// A binary report encoding that is truncated, corrupt or of another version (R36).
+    Encoding {
+        /// What is wrong.
+        reason: String,
+    },
     /// Reading input failed.
     Io {
         /// Input line (1-based) reached when it failed.
@@ -102,6 +107,14 @@ impl Error {
     #[inline(never)]
     pub(crate) fn config(reason: impl Into<String>) -> Error {
         Error(Box::new(ErrorKind::Config {
+            reason: reason.into(),
+        }))
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn encoding(reason: impl Into<String>) -> Error {
+        Error(Box::new(ErrorKind::Encoding {
             reason: reason.into(),
         }))
     }
@@ -180,7 +193,7 @@ impl Error {
             | ErrorKind::Late { line, .. }
             | ErrorKind::OutOfOrder { line, .. }
             | ErrorKind::Io { line, .. } => *line = Some(n),
-            ErrorKind::Config { .. } => {}
+            ErrorKind::Config { .. } | ErrorKind::Encoding { .. } => {}
         }
         self
     }
@@ -222,7 +235,7 @@ impl Error {
             | ErrorKind::Late { line, .. }
             | ErrorKind::OutOfOrder { line, .. }
             | ErrorKind::Io { line, .. } => *line,
-            ErrorKind::Config { .. } => None,
+            ErrorKind::Config { .. } | ErrorKind::Encoding { .. } => None,
         }
     }
 
@@ -244,7 +257,7 @@ impl Error {
     }
 
     /// The rejection kind as R37 names it in the report: `invalid`, `late` or `out_of_order`;
-    /// `config` and `io` for the other errors.
+    /// `config`, `encoding` and `io` for the other errors.
     ///
     /// # Example
     /// ```
@@ -257,6 +270,7 @@ impl Error {
             ErrorKind::Late { .. } => "late",
             ErrorKind::OutOfOrder { .. } => "out_of_order",
             ErrorKind::Config { .. } => "config",
+            ErrorKind::Encoding { .. } => "encoding",
             ErrorKind::Io { .. } => "io",
         }
     }
@@ -272,6 +286,7 @@ impl Error {
                 "out of order (R3): event at {at} is older than the conversation's last event at {last}"
             ),
             ErrorKind::Config { reason } => format!("invalid config: {reason}"),
+            ErrorKind::Encoding { reason } => format!("invalid report encoding: {reason}"),
             ErrorKind::Io { source, .. } => format!("read failed: {source}"),
         }
     }

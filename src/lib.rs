@@ -32,9 +32,11 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
 
+mod adapters;
 mod clock;
 mod config;
 mod conversation;
+mod encoding;
 mod engine;
 mod error;
 mod event;

@@ -3,6 +3,7 @@
 
 use crate::config::SlaMetric;
 use crate::conversation::Conversation;
+use crate::encoding::{Reader, Writer};
 use crate::event::ExcludeReason;
 use crate::sla::{Outcome, Rules};
 use crate::stats::{wilson_interval, Distribution};
@@ -478,6 +479,189 @@ impl Report {
             }
         }
         Ok(())
+    }
+
+    /// The report in the crate's compact, versioned binary encoding (R36): every raw counter and
+    /// each histogram in HdrHistogram V2 form, for shipping shard results to an aggregator.
+    ///
+    /// # Example
+    /// ```
+    /// use sla_metrics::{Author, Config, Engine, Event, Report};
+    /// let mut engine = Engine::new(Config::default())?;
+    /// engine.ingest(&Event::message("c1", "2024-04-02T10:00:00Z".parse()?, Author::Customer))?;
+    /// let report = engine.finish();
+    /// let bytes = report.to_bytes();
+    /// assert_eq!(Report::from_bytes(&bytes)?, report);
+    /// assert!(Report::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.u64(self.within_s.len() as u64);
+        self.within_s.iter().for_each(|&t| w.u64(t));
+        w.u8(u8::from(self.business));
+        let c = &self.conversations;
+        for v in [c.total, c.excluded, c.resolved, c.reopened, c.ignored_after_final] {
+            w.u64(v);
+        }
+        c.excluded_by_reason.iter().for_each(|&v| w.u64(v));
+        w.u64(self.metrics.len() as u64);
+        self.metrics.iter().for_each(|d| d.encode(&mut w));
+        for v in [self.fcr.resolved, self.fcr.fcr, self.fcr.one_touch] {
+            w.u64(v);
+        }
+        self.fcr.touch.iter().for_each(|&v| w.u64(v));
+        for v in [
+            self.response_rate.eligible,
+            self.response_rate.replied,
+            self.csat.rated,
+            self.csat.satisfied,
+            self.csat.score_sum,
+            self.duplicates,
+        ] {
+            w.u64(v);
+        }
+        w.u64(self.sla.len() as u64);
+        for x in &self.sla {
+            w.str(&x.policy);
+            w.str(x.metric.as_str());
+            w.i64(x.threshold_s);
+            w.str(&x.clock);
+            for v in [x.met, x.breached, x.active, x.cancelled] {
+                w.u64(v);
+            }
+        }
+        w.u64(self.sla_offsets.len() as u64);
+        self.sla_offsets.iter().for_each(|&o| w.u64(o as u64));
+        w.u64(self.rejected);
+        w.u64(self.first_rejections.len() as u64);
+        for r in &self.first_rejections {
+            w.u64(r.line.map_or(0, |l| l + 1));
+            w.str(r.kind);
+            w.str(&r.message);
+        }
+        w.0
+    }
+
+    /// Decodes [`Report::to_bytes`].
+    ///
+    /// # Errors
+    /// [`ErrorKind::Encoding`](crate::ErrorKind::Encoding): truncated or corrupt bytes, another
+    /// format version, or counters that contradict each other.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Report> {
+        let mut r = Reader::new(bytes)?;
+        let n = r.len()?;
+        let within_s = (0..n).map(|_| r.u64()).collect::<Result<Vec<_>>>()?;
+        let business = match r.u8()? {
+            0 => false,
+            1 => true,
+            _ => return Err(Error::encoding("bad business-clock flag")),
+        };
+        let mut c = Conversations::default();
+        for v in [
+            &mut c.total,
+            &mut c.excluded,
+            &mut c.resolved,
+            &mut c.reopened,
+            &mut c.ignored_after_final,
+        ] {
+            *v = r.u64()?;
+        }
+        for v in &mut c.excluded_by_reason {
+            *v = r.u64()?;
+        }
+        let n = r.len()?;
+        if n != if business { 16 } else { 8 } {
+            return Err(Error::encoding(format!("{n} distributions")));
+        }
+        let metrics = (0..n)
+            .map(|_| Distribution::decode(&mut r))
+            .collect::<Result<Vec<_>>>()?;
+        if metrics
+            .iter()
+            .any(|d| d.within().iter().map(|w| w.0).ne(within_s.iter().copied()))
+        {
+            return Err(Error::encoding("distribution thresholds differ from within_s"));
+        }
+        let mut fcr = Fcr::default();
+        for v in [&mut fcr.resolved, &mut fcr.fcr, &mut fcr.one_touch] {
+            *v = r.u64()?;
+        }
+        for v in &mut fcr.touch {
+            *v = r.u64()?;
+        }
+        let mut response_rate = ResponseRate::default();
+        let mut csat = Csat::default();
+        let mut duplicates = 0;
+        for v in [
+            &mut response_rate.eligible,
+            &mut response_rate.replied,
+            &mut csat.rated,
+            &mut csat.satisfied,
+            &mut csat.score_sum,
+            &mut duplicates,
+        ] {
+            *v = r.u64()?;
+        }
+        let n = r.len()?;
+        let mut sla = Vec::with_capacity(n.min(1024));
+        for _ in 0..n {
+            let policy = r.str()?;
+            let metric_name = r.str()?;
+            let metric = SlaMetric::from_name(&metric_name)
+                .ok_or_else(|| Error::encoding(format!("unknown metric {metric_name}")))?;
+            let threshold_s = r.i64()?;
+            let clock = r.str()?;
+            sla.push(SlaCounts {
+                policy,
+                metric,
+                threshold_s,
+                clock,
+                met: r.u64()?,
+                breached: r.u64()?,
+                active: r.u64()?,
+                cancelled: r.u64()?,
+            });
+        }
+        let n = r.len()?;
+        let sla_offsets = (0..n)
+            .map(|_| Ok(r.u64()? as usize))
+            .collect::<Result<Vec<_>>>()?;
+        if sla_offsets.iter().any(|&o| o > sla.len()) {
+            return Err(Error::encoding("SLA offsets out of range"));
+        }
+        let rejected = r.u64()?;
+        let n = r.len()?;
+        let mut first_rejections = Vec::with_capacity(n.min(KEEP_REJECTIONS));
+        for _ in 0..n {
+            let line = r.u64()?.checked_sub(1);
+            let kind = match r.str()?.as_str() {
+                "invalid" => "invalid",
+                "late" => "late",
+                "out_of_order" => "out_of_order",
+                other => return Err(Error::encoding(format!("unknown rejection kind {other}"))),
+            };
+            first_rejections.push(Rejection {
+                line,
+                kind,
+                message: r.str()?,
+            });
+        }
+        r.finish()?;
+        Ok(Report {
+            within_s,
+            business,
+            conversations: c,
+            metrics,
+            fcr,
+            response_rate,
+            csat,
+            duplicates,
+            sla,
+            sla_offsets,
+            rejected,
+            first_rejections,
+        })
     }
 
     /// The report as pretty JSON (R37), as `sla_report --json` prints it.

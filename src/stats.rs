@@ -238,6 +238,49 @@ impl Distribution {
     }
 }
 
+impl Distribution {
+    pub(crate) fn encode(&self, w: &mut crate::encoding::Writer) {
+        w.u64(self.count);
+        w.u128(self.sum);
+        w.u64(self.min);
+        w.u64(self.max);
+        w.u64(self.saturated);
+        w.u64(self.within.len() as u64);
+        for &(t, n) in &self.within {
+            w.u64(t);
+            w.u64(n);
+        }
+        w.histogram(&self.hist);
+    }
+
+    pub(crate) fn decode(r: &mut crate::encoding::Reader<'_>) -> crate::Result<Distribution> {
+        let (count, sum, min, max, saturated) = (r.u64()?, r.u128()?, r.u64()?, r.u64()?, r.u64()?);
+        let n = r.len()?;
+        let within = (0..n)
+            .map(|_| Ok((r.u64()?, r.u64()?)))
+            .collect::<crate::Result<Vec<_>>>()?;
+        let hist = r.histogram()?;
+        let fresh = new_histogram();
+        if hist.low() != fresh.low() || hist.high() != fresh.high() || hist.sigfig() != fresh.sigfig() {
+            return Err(crate::Error::encoding(
+                "histogram bounds differ from 1 s … 5 years, 3 digits (R33)",
+            ));
+        }
+        if hist.len() != count || within.iter().any(|&(_, k)| k > count) || (count > 0 && min > max) {
+            return Err(crate::Error::encoding("distribution counters disagree"));
+        }
+        Ok(Distribution {
+            count,
+            sum,
+            min,
+            max,
+            saturated,
+            within,
+            hist,
+        })
+    }
+}
+
 /// The 95 % Wilson score interval of `successes / n` (R22); `None` when `n == 0`.
 ///
 /// # Example

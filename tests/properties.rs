@@ -294,3 +294,40 @@ proptest! {
         prop_assert_eq!(report, want_report);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// R36: the binary encoding round-trips every report, and shard reports shipped as bytes
+    /// merge into the single-engine report; any cut or flipped byte is an error, never a panic.
+    #[test]
+    fn r36_binary_encoding_round_trips_and_merges(seed in any::<u64>(), n in 1u64..40, shards in 2usize..4, cut in any::<usize>(), flip in any::<usize>()) {
+        let mut config = config_with_policies();
+        config.schedule = Some(sla_metrics::Schedule::from_json(&serde_json::json!({"tz": "Europe/Paris", "week": {"mon": [["09:00", "17:00"]], "tue": [["09:00", "17:00"]]}})).unwrap());
+        let events = workload(seed, n);
+        let (whole, _) = run(&config, &events_only(&events));
+        let bytes = whole.to_bytes();
+        prop_assert_eq!(&Report::from_bytes(&bytes).unwrap(), &whole);
+        // Shards by conversation, each finished at the whole stream's finish instant (R38).
+        let fin = events.iter().map(|e| e.at).max().unwrap();
+        let mut engines: Vec<Engine> = (0..shards).map(|_| Engine::new(config.clone()).unwrap()).collect();
+        for e in &events {
+            let k = e.conversation.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % shards;
+            engines[k].ingest(e).unwrap();
+        }
+        let mut merged: Option<Report> = None;
+        for mut e in engines {
+            let shipped = Report::from_bytes(&e.finish_at(fin).to_bytes()).unwrap();
+            match &mut merged {
+                None => merged = Some(shipped),
+                Some(m) => m.merge(&shipped).unwrap(),
+            }
+        }
+        prop_assert_eq!(merged.unwrap(), whole);
+        let cut = cut % bytes.len();
+        prop_assert!(Report::from_bytes(&bytes[..cut]).is_err());
+        let mut flipped = bytes.clone();
+        flipped[flip % bytes.len()] ^= 0x5a;
+        let _ = Report::from_bytes(&flipped); // may decode to a different report; must not panic
+    }
+}

@@ -1,0 +1,1 @@
+//! Adapters from real exports to events (being written).
