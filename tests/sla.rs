@@ -3,11 +3,13 @@
 
 use sla_metrics::{Config, Engine, Summary};
 
-fn run(config: &str, lines: &[&str]) -> Vec<Summary> {
+fn run<S: AsRef<str>>(config: &str, lines: &[S]) -> Vec<Summary> {
     let mut engine = Engine::new(Config::from_json(config).expect("config")).expect("engine");
     engine.collect_summaries(true);
     for (i, l) in lines.iter().enumerate() {
-        engine.ingest_line(l.as_bytes(), i as u64 + 1).expect("accepted");
+        engine
+            .ingest_line(l.as_ref().as_bytes(), i as u64 + 1)
+            .expect("accepted");
     }
     engine.finish();
     engine.drain_summaries().collect()
@@ -15,6 +17,11 @@ fn run(config: &str, lines: &[&str]) -> Vec<Summary> {
 
 fn ev(conv: &str, at: &str, rest: &str) -> String {
     format!(r#"{{"conversation":"{conv}","at":"{at}",{rest}}}"#)
+}
+
+/// Lines of conversation `c1` from `(at, the rest of the object)` pairs.
+fn c1(events: &[(&str, &str)]) -> Vec<String> {
+    events.iter().map(|(at, rest)| ev("c1", at, rest)).collect()
 }
 
 /// R23, R24: re-targeting a requester-wait instance onto a named schedule counts the time
@@ -25,29 +32,12 @@ fn r23_retarget_onto_a_named_schedule_counts_its_own_time() {
         "policies": [
           {"name": "urgent", "when": {"priority": "urgent"}, "targets": [{"metric": "requester_wait", "threshold_s": 7200, "clock": "support"}]},
           {"name": "normal", "targets": [{"metric": "requester_wait", "threshold_s": 28800}]}]}"#;
-    let lines = [
-        ev(
-            "c1",
-            "2024-04-01T08:00:00Z",
-            r#""type":"message","author":"customer""#,
-        ),
-        ev(
-            "c1",
-            "2024-04-01T10:00:00Z",
-            r#""type":"priority","priority":"urgent""#,
-        ),
-        ev(
-            "c1",
-            "2024-04-01T10:30:00Z",
-            r#""type":"message","author":"agent""#,
-        ),
-        ev(
-            "c1",
-            "2024-04-01T10:45:00Z",
-            r#""type":"status","status":"solved""#,
-        ),
-    ];
-    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let lines = c1(&[
+        ("2024-04-01T08:00:00Z", r#""type":"message","author":"customer""#),
+        ("2024-04-01T10:00:00Z", r#""type":"priority","priority":"urgent""#),
+        ("2024-04-01T10:30:00Z", r#""type":"message","author":"agent""#),
+        ("2024-04-01T10:45:00Z", r#""type":"status","status":"solved""#),
+    ]);
     let s = &run(config, &lines)[0];
     assert_eq!(s.sla.len(), 1);
     let i = &s.sla[0];
@@ -63,24 +53,14 @@ fn r23_retarget_onto_a_named_schedule_counts_its_own_time() {
 fn r23_no_matching_policy_cancels_running_instances() {
     let config = r#"{"policies": [{"name": "email", "when": {"channel": "email"}, "targets": [
         {"metric": "first_response", "threshold_s": 3600}, {"metric": "first_resolution", "threshold_s": 86400}]}]}"#;
-    let lines = [
-        ev(
-            "c1",
+    let lines = c1(&[
+        (
             "2024-04-01T08:00:00Z",
             r#""type":"message","author":"customer","channel":"email""#,
         ),
-        ev(
-            "c1",
-            "2024-04-01T08:10:00Z",
-            r#""type":"message","author":"agent""#,
-        ),
-        ev(
-            "c1",
-            "2024-04-01T09:00:00Z",
-            r#""type":"attributes","channel":"chat""#,
-        ),
-    ];
-    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        ("2024-04-01T08:10:00Z", r#""type":"message","author":"agent""#),
+        ("2024-04-01T09:00:00Z", r#""type":"attributes","channel":"chat""#),
+    ]);
     let s = &run(config, &lines)[0];
     let outcomes: Vec<&str> = s.sla.iter().map(|i| i.outcome.as_str()).collect();
     assert_eq!(outcomes, ["met", "cancelled"]);
@@ -122,30 +102,17 @@ proptest::proptest! {
 fn r24_pause_and_resume_at_once_changes_nothing() {
     let config =
         r#"{"policies": [{"name": "p", "targets": [{"metric": "agent_work", "threshold_s": 3600}]}]}"#;
-    let base = [
-        ev(
-            "c1",
-            "2024-04-01T08:00:00Z",
-            r#""type":"message","author":"customer""#,
-        ),
-        ev(
-            "c1",
-            "2024-04-01T08:50:00Z",
-            r#""type":"status","status":"solved""#,
-        ),
-    ];
-    let paused = [
-        base[0].clone(),
-        ev(
-            "c1",
-            "2024-04-01T08:20:00Z",
-            r#""type":"status","status":"pending""#,
-        ),
-        ev("c1", "2024-04-01T08:20:00Z", r#""type":"status","status":"open""#),
-        base[1].clone(),
-    ];
-    let a = run(config, &base.iter().map(String::as_str).collect::<Vec<_>>());
-    let b = run(config, &paused.iter().map(String::as_str).collect::<Vec<_>>());
+    let start = ("2024-04-01T08:00:00Z", r#""type":"message","author":"customer""#);
+    let solve = ("2024-04-01T08:50:00Z", r#""type":"status","status":"solved""#);
+    let base = c1(&[start, solve]);
+    let paused = c1(&[
+        start,
+        ("2024-04-01T08:20:00Z", r#""type":"status","status":"pending""#),
+        ("2024-04-01T08:20:00Z", r#""type":"status","status":"open""#),
+        solve,
+    ]);
+    let a = run(config, &base);
+    let b = run(config, &paused);
     assert_eq!(a[0].sla, b[0].sla);
     assert_eq!(a[0].sla[0].deadline.to_string(), "2024-04-01T09:00:00Z");
 }
