@@ -399,15 +399,6 @@ impl Config {
     }
 }
 
-impl Error {
-    fn reason_text(&self) -> String {
-        match self.kind() {
-            crate::ErrorKind::Config { reason } => reason.clone(),
-            _ => self.to_string(),
-        }
-    }
-}
-
 fn parse_policy(v: &Value) -> Result<Policy> {
     let o = v
         .as_object()

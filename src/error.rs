@@ -275,6 +275,14 @@ impl Error {
         }
     }
 
+    /// A config error's reason alone (to wrap it in more context); the full message otherwise.
+    pub(crate) fn reason_text(&self) -> String {
+        match &*self.0 {
+            ErrorKind::Config { reason } => reason.clone(),
+            _ => self.to_string(),
+        }
+    }
+
     /// The message without the line and conversation prefix.
     pub(crate) fn reason(&self) -> String {
         match &*self.0 {
