@@ -30,12 +30,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug)]
 pub struct Error(Box<ErrorKind>);
 
-/// What went wrong. Each variant carries where it happened.
-#[derive(Debug)]
+/// What went wrong. Each variant carries where it happened; its `Display` is the reason
+/// alone, and [`Error`]'s adds the line, conversation and event in front.
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// A malformed line or field: bad JSON, unknown `type` or field value, a timestamp without
     /// offset, a CSAT score out of range, a missing required field (R1, R42).
+    #[error("invalid (R42): {reason}")]
     Invalid {
         /// Input line (1-based), when read from a line-oriented source.
         line: Option<u64>,
@@ -47,6 +49,7 @@ pub enum ErrorKind {
         reason: String,
     },
     /// An event older than the watermark (R38, R41).
+    #[error("late (R41): event at {at} is older than the watermark {watermark}")]
     Late {
         /// Input line (1-based), when read from a line-oriented source.
         line: Option<u64>,
@@ -60,6 +63,7 @@ pub enum ErrorKind {
         watermark: Timestamp,
     },
     /// An event older than its conversation's last event (R3, R41).
+    #[error("out of order (R3): event at {at} is older than the conversation's last event at {last}")]
     OutOfOrder {
         /// Input line (1-based), when read from a line-oriented source.
         line: Option<u64>,
@@ -73,16 +77,19 @@ pub enum ErrorKind {
         last: Timestamp,
     },
     /// An invalid configuration: schedule (R32), policy or option (§6, §9).
+    #[error("invalid config: {reason}")]
     Config {
         /// What is wrong.
         reason: String,
     },
     /// A binary report encoding that is truncated, corrupt or of another version (R36).
+    #[error("invalid report encoding: {reason}")]
     Encoding {
         /// What is wrong.
         reason: String,
     },
     /// Reading input failed.
+    #[error("read failed: {source}")]
     Io {
         /// Input line (1-based) reached when it failed.
         line: Option<u64>,
@@ -282,22 +289,6 @@ impl Error {
             _ => self.to_string(),
         }
     }
-
-    /// The message without the line and conversation prefix.
-    pub(crate) fn reason(&self) -> String {
-        match &*self.0 {
-            ErrorKind::Invalid { reason, .. } => format!("invalid (R42): {reason}"),
-            ErrorKind::Late { at, watermark, .. } => {
-                format!("late (R41): event at {at} is older than the watermark {watermark}")
-            }
-            ErrorKind::OutOfOrder { at, last, .. } => format!(
-                "out of order (R3): event at {at} is older than the conversation's last event at {last}"
-            ),
-            ErrorKind::Config { reason } => format!("invalid config: {reason}"),
-            ErrorKind::Encoding { reason } => format!("invalid report encoding: {reason}"),
-            ErrorKind::Io { source, .. } => format!("read failed: {source}"),
-        }
-    }
 }
 
 impl fmt::Display for Error {
@@ -317,16 +308,13 @@ impl fmt::Display for Error {
         if let Some(e) = event {
             write!(f, "event {e}: ")?;
         }
-        f.write_str(&self.reason())
+        fmt::Display::fmt(&*self.0, f)
     }
 }
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &*self.0 {
-            ErrorKind::Io { source, .. } => Some(source),
-            _ => None,
-        }
+        std::error::Error::source(&*self.0)
     }
 }
 
