@@ -1,1 +1,331 @@
-//! Adapters from real exports to events (being written).
+//! Adapters from real exports to events: the Twitter customer-support CSV (`twcs`).
+//!
+//! Each adapter returns the events in time order and every row it could not use, with its line
+//! number and the reason: nothing is dropped silently (R42).
+
+use crate::{Author, Error, Event, EventKind, Result, Timestamp};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::Read;
+
+/// A row an adapter could not turn into events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnusableRow {
+    /// The 1-based line where the row starts (the header is line 1).
+    pub line: u64,
+    /// Why it was not used.
+    pub reason: String,
+}
+
+/// The events read from an export, in time order, and the rows that could not be used.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Adapted {
+    /// Events, in non-decreasing time order (per conversation in its own order).
+    pub events: Vec<Event<'static>>,
+    /// Conversations found.
+    pub conversations: usize,
+    /// Rows that could not be used, with line numbers and reasons.
+    pub unusable: Vec<UnusableRow>,
+}
+
+/// Splits CSV text into records (RFC 4180): quoted fields may hold commas, doubled quotes and
+/// line breaks; only `\n` ends a record (a bare `\r` inside a field is data), and a `\r` just
+/// before `\n` is dropped. Returns `(line where the record starts, fields)`.
+pub(crate) fn csv_records(text: &str) -> Vec<(u64, Vec<String>)> {
+    let mut records = Vec::new();
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut line = 1u64;
+    let mut start = 1u64;
+    let mut chars = text.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        any = true;
+        match c {
+            '"' if quoted => {
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                    field.push('"');
+                } else {
+                    quoted = false;
+                }
+            }
+            '"' if field.is_empty() => quoted = true,
+            '\n' if !quoted => {
+                if field.ends_with('\r') {
+                    field.pop();
+                }
+                fields.push(std::mem::take(&mut field));
+                records.push((start, std::mem::take(&mut fields)));
+                line += 1;
+                start = line;
+                any = false;
+            }
+            ',' if !quoted => fields.push(std::mem::take(&mut field)),
+            c => {
+                if c == '\n' {
+                    line += 1;
+                }
+                field.push(c);
+            }
+        }
+    }
+    if any {
+        fields.push(field);
+        records.push((start, fields));
+    }
+    records
+}
+
+/// Parses `Tue Oct 31 22:10:47 +0000 2017` (the twcs `created_at`).
+fn twitter_time(s: &str) -> Option<Timestamp> {
+    let p: Vec<&str> = s.split_whitespace().collect();
+    let [_, month, day, time, offset, year] = p.as_slice() else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let m = MONTHS.iter().position(|x| x == month)? + 1;
+    let d: u32 = day.parse().ok()?;
+    let sign = match offset.as_bytes().first()? {
+        b'+' => "+",
+        b'-' => "-",
+        _ => return None,
+    };
+    let off = offset.get(1..)?;
+    if off.len() != 4 {
+        return None;
+    }
+    let text = format!("{year}-{m:02}-{d:02}T{time}{sign}{}:{}", &off[..2], &off[2..]);
+    Timestamp::parse(&text).ok()
+}
+
+/// Reads the Twitter customer-support CSV (`twcs.csv` columns: index, `tweet_id`,
+/// `author_id`, `inbound`, `created_at`, `text`, `response_tweet_id`,
+/// `in_response_to_tweet_id`) into conversation events.
+///
+/// A conversation is a thread: a tweet that replies to nothing, and every tweet that replies
+/// to it, transitively; its id is `t` + the first tweet's id. Customer tweets (`inbound` True)
+/// are customer messages; brand tweets are agent messages whose `agent` is the brand's
+/// `author_id`, so they are qualifying replies (R7). Each thread also gets, at its first
+/// instant, an `attributes` event with channel `twitter` and `brand` = the first brand that
+/// tweets in it. A thread a brand starts is proactive outreach (R12, R16). Rows with a bad
+/// time or fields, and replies whose parent is not in the file (threads cut short), are
+/// returned in [`Adapted::unusable`].
+///
+/// # Errors
+/// Reading fails, or the input is not UTF-8 or lacks the twcs header.
+///
+/// # Example
+/// ```
+/// let csv = "\
+/// ,tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id
+/// 0,1,115712,True,Tue Oct 31 21:45:10 +0000 2017,\"@acme help, please\",2,
+/// 1,2,acme,False,Tue Oct 31 21:55:10 +0000 2017,@115712 on it,,1.0
+/// ";
+/// let adapted = sla_metrics::twcs_events(csv.as_bytes())?;
+/// assert_eq!(adapted.conversations, 1);
+/// assert_eq!(adapted.events.len(), 3); // two tweets and the thread's attributes
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn twcs_events(mut input: impl Read) -> Result<Adapted> {
+    let mut text = String::new();
+    input.read_to_string(&mut text).map_err(Error::io)?;
+    let records = csv_records(&text);
+    let Some((_, header)) = records.first() else {
+        return Ok(Adapted::default());
+    };
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| Error::invalid(format!("twcs: the header has no `{name}` column")))
+    };
+    let (c_id, c_author, c_inbound, c_at, c_parent) = (
+        col("tweet_id")?,
+        col("author_id")?,
+        col("inbound")?,
+        col("created_at")?,
+        col("in_response_to_tweet_id")?,
+    );
+    struct Tweet {
+        line: u64,
+        id: u64,
+        author: String,
+        customer: bool,
+        at: Timestamp,
+        parent: Option<u64>,
+    }
+    let mut adapted = Adapted::default();
+    let mut tweets: Vec<Tweet> = Vec::new();
+    for (line, r) in &records[1..] {
+        let get = |i: usize| r.get(i).map(String::as_str).unwrap_or("");
+        let bad = |reason: String| UnusableRow { line: *line, reason };
+        if r.len() < header.len() {
+            adapted.unusable.push(bad(format!(
+                "{} fields, the header has {}",
+                r.len(),
+                header.len()
+            )));
+            continue;
+        }
+        let Ok(id) = get(c_id).parse::<u64>() else {
+            adapted
+                .unusable
+                .push(bad(format!("tweet_id `{}` is not a number", get(c_id))));
+            continue;
+        };
+        let customer = match get(c_inbound) {
+            "True" => true,
+            "False" => false,
+            other => {
+                adapted
+                    .unusable
+                    .push(bad(format!("inbound `{other}` is neither True nor False")));
+                continue;
+            }
+        };
+        let Some(at) = twitter_time(get(c_at)) else {
+            adapted
+                .unusable
+                .push(bad(format!("created_at `{}` is not a tweet time", get(c_at))));
+            continue;
+        };
+        let parent = match get(c_parent) {
+            "" => None,
+            p => match p.parse::<f64>() {
+                Ok(v) if v >= 0.0 && v.fract() == 0.0 => Some(v as u64),
+                _ => {
+                    adapted
+                        .unusable
+                        .push(bad(format!("in_response_to_tweet_id `{p}` is not a tweet id")));
+                    continue;
+                }
+            },
+        };
+        tweets.push(Tweet {
+            line: *line,
+            id,
+            author: get(c_author).to_owned(),
+            customer,
+            at,
+            parent,
+        });
+    }
+    // Each tweet's thread: follow parents up to a tweet that replies to nothing.
+    let index: HashMap<u64, usize> = tweets.iter().enumerate().map(|(i, t)| (t.id, i)).collect();
+    let mut root: Vec<Option<Result<usize, String>>> = vec![None; tweets.len()];
+    for i in 0..tweets.len() {
+        let mut path = vec![i];
+        let found = loop {
+            let t = &tweets[*path.last().unwrap_or(&i)];
+            if let Some(known) = &root[*path.last().unwrap_or(&i)] {
+                break known.clone();
+            }
+            match t.parent {
+                None => break Ok(*path.last().unwrap_or(&i)),
+                Some(p) => match index.get(&p) {
+                    Some(&j) if !path.contains(&j) && path.len() < 10_000 => path.push(j),
+                    Some(_) => break Err("reply chain loops".to_owned()),
+                    None => break Err(format!("replies to tweet {p}, which is not in the file")),
+                },
+            }
+        };
+        for k in path {
+            root[k] = Some(found.clone());
+        }
+    }
+    let mut threads: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, r) in root.iter().enumerate() {
+        match r {
+            Some(Ok(start)) => threads.entry(*start).or_default().push(i),
+            Some(Err(reason)) => adapted.unusable.push(UnusableRow {
+                line: tweets[i].line,
+                reason: reason.clone(),
+            }),
+            None => {}
+        }
+    }
+    adapted.conversations = threads.len();
+    let mut starts: Vec<usize> = threads.keys().copied().collect();
+    starts.sort_unstable();
+    for start in starts {
+        let mut members = threads.remove(&start).unwrap_or_default();
+        members.sort_by_key(|&i| (tweets[i].at, tweets[i].id));
+        let conversation: Cow<'static, str> = Cow::Owned(format!("t{}", tweets[start].id));
+        let brand = members
+            .iter()
+            .map(|&i| &tweets[i])
+            .find(|t| !t.customer)
+            .map(|t| t.author.clone());
+        for (n, &i) in members.iter().enumerate() {
+            let t = &tweets[i];
+            let mut e = Event::message(
+                conversation.clone(),
+                t.at,
+                if t.customer {
+                    Author::Customer
+                } else {
+                    Author::Agent
+                },
+            )
+            .with_id(format!("tw{}", t.id));
+            if !t.customer {
+                e = e.with_agent(t.author.clone());
+            }
+            adapted.events.push(e);
+            if n == 0 {
+                adapted.events.push(
+                    Event::new(
+                        conversation.clone(),
+                        t.at,
+                        EventKind::Attributes {
+                            channel: Some("twitter".into()),
+                            brand: brand.clone().map(Cow::Owned),
+                            tags: None,
+                        },
+                    )
+                    .with_id(format!("tw{}-attributes", t.id)),
+                );
+            }
+        }
+    }
+    // Stable: events of one conversation keep their order.
+    adapted.events.sort_by_key(|e| e.at);
+    adapted.unusable.sort_by_key(|u| u.line);
+    Ok(adapted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_newlines_and_bare_carriage_returns() {
+        let text = "a,b,c\r\n1,\"x, \"\"y\"\"\nz\",3\n4,bare\rcr,6\n7,,";
+        let r = csv_records(text);
+        assert_eq!(r.len(), 4);
+        assert_eq!(r[0], (1, vec!["a".into(), "b".into(), "c".into()]));
+        assert_eq!(r[1], (2, vec!["1".into(), "x, \"y\"\nz".into(), "3".into()]));
+        assert_eq!(r[2], (4, vec!["4".into(), "bare\rcr".into(), "6".into()]));
+        assert_eq!(r[3], (5, vec!["7".into(), "".into(), "".into()]));
+    }
+
+    #[test]
+    fn r1_tweet_times() {
+        assert_eq!(
+            twitter_time("Tue Oct 31 22:10:47 +0000 2017").map(|t| t.to_string()),
+            Some("2017-10-31T22:10:47Z".into())
+        );
+        assert_eq!(
+            twitter_time("Tue Oct 31 22:10:47 -0130 2017").map(|t| t.to_string()),
+            Some("2017-10-31T23:40:47Z".into())
+        );
+        assert_eq!(twitter_time("Tue Foo 31 22:10:47 +0000 2017"), None);
+        assert_eq!(twitter_time("yesterday"), None);
+    }
+}
