@@ -1,4 +1,5 @@
-//! Adapters from real exports to events: the Twitter customer-support CSV (`twcs`).
+//! Adapters from real exports to events: the Twitter customer-support CSV (`twcs`) and the
+//! helpdesk ticket event log.
 //!
 //! Each adapter returns the events in time order and every row it could not use, with its line
 //! number and the reason: nothing is dropped silently (R42).
@@ -300,6 +301,145 @@ pub fn twcs_events(mut input: impl Read) -> Result<Adapted> {
     Ok(adapted)
 }
 
+/// Reads the helpdesk ticket event log (columns `Case ID`, `Activity`, `Resource`,
+/// `Complete Timestamp` as `YYYY/M/D hh:mm:ss` in Europe/Rome local time) into events, one
+/// conversation per case.
+///
+/// Mapping: a case's first row also opens the customer's request (a customer message at that
+/// instant, so first response is measured from the case's creation, R8); `Take in charge
+/// ticket` → an agent reply (agent = `Resource`), the first of which is the first response;
+/// `Resolve ticket` → `solved`; `Wait` → `pending`; `Closed` → `closed`; every other activity
+/// (`Assign seriousness`, `Require upgrade`, `Insert ticket`, `Create SW anomaly`, …) → an
+/// internal note by the resource: an event of the case, never a reply (R7). Local times are
+/// converted as R29 says (a time in a DST gap → the first instant after it, an ambiguous one →
+/// the earlier instant). Rows of a case keep their file order at equal times.
+///
+/// # Errors
+/// Reading fails, or the input is not UTF-8 or lacks one of those columns.
+///
+/// # Example
+/// ```
+/// let csv = "Case ID,Activity,Resource,Complete Timestamp\n\
+///            Case 1,Assign seriousness,Value 1,2012/10/9 14:50:17\n\
+///            Case 1,Take in charge ticket,Value 2,2012/10/9 15:50:17\n";
+/// let adapted = sla_metrics::helpdesk_events(csv.as_bytes())?;
+/// assert_eq!((adapted.conversations, adapted.events.len()), (1, 3));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn helpdesk_events(mut input: impl Read) -> Result<Adapted> {
+    use crate::{Status, Visibility};
+    let mut text = String::new();
+    input.read_to_string(&mut text).map_err(Error::io)?;
+    let records = csv_records(&text);
+    let Some((_, header)) = records.first() else {
+        return Ok(Adapted::default());
+    };
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| Error::invalid(format!("helpdesk: the header has no `{name}` column")))
+    };
+    let (c_case, c_activity, c_resource, c_time) = (
+        col("Case ID")?,
+        col("Activity")?,
+        col("Resource")?,
+        col("Complete Timestamp")?,
+    );
+    let rome: chrono_tz::Tz = chrono_tz::Europe::Rome;
+    let mut adapted = Adapted::default();
+    let mut rows: Vec<(Timestamp, usize, String, String, String)> = Vec::new();
+    for (n, (line, r)) in records[1..].iter().enumerate() {
+        let get = |i: usize| r.get(i).map(String::as_str).unwrap_or("");
+        if r.len() < header.len() {
+            adapted.unusable.push(UnusableRow {
+                line: *line,
+                reason: format!("{} fields, the header has {}", r.len(), header.len()),
+            });
+            continue;
+        }
+        let Some(at) = rome_time(&rome, get(c_time)) else {
+            adapted.unusable.push(UnusableRow {
+                line: *line,
+                reason: format!("`{}` is not a time (YYYY/M/D hh:mm:ss)", get(c_time)),
+            });
+            continue;
+        };
+        if get(c_case).is_empty() {
+            adapted.unusable.push(UnusableRow {
+                line: *line,
+                reason: "empty Case ID".into(),
+            });
+            continue;
+        }
+        rows.push((
+            at,
+            n,
+            get(c_case).to_owned(),
+            get(c_activity).to_owned(),
+            get(c_resource).to_owned(),
+        ));
+    }
+    // Per case in time order (file order at equal times), then all cases merged by time.
+    rows.sort_by(|a, b| (&a.2, a.0, a.1).cmp(&(&b.2, b.0, b.1)));
+    let mut last_case: Option<String> = None;
+    for (at, n, case, activity, resource) in rows {
+        let conversation: Cow<'static, str> = Cow::Owned(case.clone());
+        if last_case.as_deref() != Some(case.as_str()) {
+            adapted.conversations += 1;
+            adapted.events.push(
+                Event::message(conversation.clone(), at, Author::Customer).with_id(format!("r{n}-open")),
+            );
+            last_case = Some(case);
+        }
+        let kind = match activity.as_str() {
+            "Take in charge ticket" => EventKind::Message {
+                author: Author::Agent,
+                visibility: Visibility::Public,
+                agent: Some(Cow::Owned(resource)),
+                channel: None,
+            },
+            "Resolve ticket" => EventKind::Status(Status::Solved),
+            "Wait" => EventKind::Status(Status::Pending),
+            "Closed" => EventKind::Status(Status::Closed),
+            _ => EventKind::Message {
+                author: Author::Agent,
+                visibility: Visibility::Internal,
+                agent: Some(Cow::Owned(resource)),
+                channel: None,
+            },
+        };
+        adapted
+            .events
+            .push(Event::new(conversation, at, kind).with_id(format!("r{n}")));
+    }
+    adapted.events.sort_by_key(|e| e.at); // stable: a case keeps its order
+    adapted.unusable.sort_by_key(|u| u.line);
+    Ok(adapted)
+}
+
+/// `YYYY/M/D hh:mm:ss` in Europe/Rome to an instant (R29's rule for gaps and folds).
+fn rome_time(tz: &chrono_tz::Tz, s: &str) -> Option<Timestamp> {
+    use chrono::{LocalResult, NaiveDateTime, TimeZone};
+    let ndt = NaiveDateTime::parse_from_str(s.trim(), "%Y/%m/%d %H:%M:%S").ok()?;
+    match tz.from_local_datetime(&ndt) {
+        LocalResult::Single(t) => Some(Timestamp::from_unix(t.timestamp())),
+        LocalResult::Ambiguous(a, b) => Some(Timestamp::from_unix(a.timestamp().min(b.timestamp()))),
+        LocalResult::None => (1..=180)
+            .find_map(
+                |m| match tz.from_local_datetime(&(ndt + chrono::Duration::minutes(m))) {
+                    LocalResult::None => None,
+                    r => r.earliest().map(|t| t.timestamp()),
+                },
+            )
+            .map(|t| {
+                // The first instant after the gap: the valid minute's instant minus what lies
+                // beyond the gap's end (gaps end on whole minutes in the Rome zone).
+                Timestamp::from_unix(t - (t.rem_euclid(60)))
+            }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,6 +453,26 @@ mod tests {
         assert_eq!(r[1], (2, vec!["1".into(), "x, \"y\"\nz".into(), "3".into()]));
         assert_eq!(r[2], (4, vec!["4".into(), "bare\rcr".into(), "6".into()]));
         assert_eq!(r[3], (5, vec!["7".into(), "".into(), "".into()]));
+    }
+
+    #[test]
+    fn r29_rome_times() {
+        let tz = chrono_tz::Europe::Rome;
+        assert_eq!(
+            rome_time(&tz, "2012/10/9 14:50:17").map(|t| t.to_string()),
+            Some("2012-10-09T12:50:17Z".into())
+        );
+        // 2012-03-25 02:30 does not exist in Rome: the first instant after the gap, 01:00Z.
+        assert_eq!(
+            rome_time(&tz, "2012/3/25 2:30:00").map(|t| t.to_string()),
+            Some("2012-03-25T01:00:00Z".into())
+        );
+        // 2012-10-28 02:30 happens twice: the earlier, 00:30Z.
+        assert_eq!(
+            rome_time(&tz, "2012/10/28 2:30:00").map(|t| t.to_string()),
+            Some("2012-10-28T00:30:00Z".into())
+        );
+        assert_eq!(rome_time(&tz, "yesterday"), None);
     }
 
     #[test]

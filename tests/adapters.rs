@@ -83,3 +83,24 @@ fn threads_carry_brand_and_channel() {
     assert!(attrs.contains(&("t7", None)));
     assert!(a.events.windows(2).all(|w| w[0].at <= w[1].at));
 }
+
+/// The helpdesk log's activity mapping on the synthetic sample: the case opens the customer's
+/// wait, "Take in charge ticket" is the first response, Wait is pending, Resolve is solved,
+/// other activities are internal notes (R7), a bad time is an unusable row with its line.
+#[test]
+fn helpdesk_mapping_on_the_sample() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/helpdesk_sample.csv");
+    let a = sla_metrics::helpdesk_events(std::fs::File::open(path).unwrap()).unwrap();
+    assert_eq!(a.conversations, 3);
+    assert_eq!(a.unusable.len(), 1);
+    assert_eq!(a.unusable[0].line, 13);
+    let s = summaries(&a);
+    let case = |c: &str| s.iter().find(|x| x.conversation == c).unwrap();
+    assert_eq!(case("Case 1").calendar.first_response_s, Some(1800));
+    // Pending from Oct 9 15:25:17 to the resolve on Oct 11 10:00:00 (both CEST).
+    assert_eq!(case("Case 1").calendar.agent_wait_s, 153_283);
+    assert_eq!(case("Case 2").calendar.first_response_s, Some(26 * 3600));
+    assert_eq!(case("Case 2").replies, 1); // "Require upgrade" is a note, not a reply
+    assert!(case("Case 3").solved_without_reply);
+    assert_eq!(case("Case 3").calendar.full_resolution_s, Some(1800));
+}

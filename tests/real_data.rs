@@ -86,3 +86,33 @@ fn twcs_head_matches_the_published_figures() {
         .iter()
         .all(|u| u.line > 1 && !u.reason.is_empty()));
 }
+
+/// The data README: the helpdesk log has 4,580 cases and 21,348 events; every row becomes an
+/// event (or an unusable row, with its line), and the whole log goes through the engine.
+#[test]
+fn helpdesk_counts_match_the_published_ones() {
+    let Some(path) = data_file("helpdesk.csv") else {
+        eprintln!("SLA_DATA_DIR not set: real-data test not run");
+        return;
+    };
+    let adapted = sla_metrics::helpdesk_events(std::fs::File::open(path).unwrap()).unwrap();
+    assert_eq!(adapted.conversations, 4580);
+    // One opening customer message per case besides the rows themselves.
+    assert_eq!(
+        adapted.events.len() - adapted.conversations + adapted.unusable.len(),
+        21_348
+    );
+    assert!(
+        adapted.unusable.is_empty(),
+        "{:?}",
+        &adapted.unusable[..adapted.unusable.len().min(3)]
+    );
+    let mut engine = Engine::new(Config::default()).unwrap();
+    for e in &adapted.events {
+        engine.ingest(e).unwrap();
+    }
+    let report = engine.finish();
+    assert_eq!(report.rejected(), 0);
+    assert!(report.conversations().total >= 4580);
+    eprintln!("{report}");
+}
