@@ -14,7 +14,7 @@
 //! conversations only. A thread quiet for longer than the idle timeout continues as a
 //! follow-up instance (R6, R39) and is not part of its thread's first response.
 
-use sla_metrics::{twcs_events, Author, Config, Engine, EventKind, Summary};
+use sla_metrics::{twcs_events, Config, Engine, EventKind, Summary};
 use std::collections::BTreeMap;
 
 /// The figures of one table row, from the threads' first-instance summaries.
@@ -76,18 +76,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let report = engine.finish();
     let summaries: Vec<Summary> = engine.drain_summaries().collect();
     // Each thread's first instance: the earliest summary of its id, if a customer started it.
-    let mut first: BTreeMap<&str, &Summary> = BTreeMap::new();
-    for s in &summaries {
-        let e = first.entry(&s.conversation).or_insert(s);
-        if s.created_at < e.created_at {
-            *e = s;
-        }
-    }
-    let threads: Vec<&Summary> = first
-        .values()
-        .copied()
-        .filter(|s| s.initiated_by == Some(Author::Customer))
-        .collect();
+    let threads = sla_metrics::twcs_threads(&summaries);
     println!(
         "{path}: {} events from {} threads ({} started by a customer), {} conversation instances\n",
         adapted.events.len(),

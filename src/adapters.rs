@@ -81,6 +81,40 @@ pub(crate) fn csv_records(text: &str) -> Vec<(u64, Vec<String>)> {
     records
 }
 
+/// A CSV export: its rows after the header, the header's width, and where the wanted columns are.
+struct Table {
+    records: Vec<(u64, Vec<String>)>,
+    width: usize,
+    columns: Vec<usize>,
+}
+
+impl Table {
+    /// Reads a whole CSV export; `None` when it is empty.
+    fn read(mut input: impl Read, what: &str, wanted: &[&str]) -> Result<Option<Table>> {
+        let mut text = String::new();
+        input.read_to_string(&mut text).map_err(Error::io)?;
+        let mut records = csv_records(&text);
+        if records.is_empty() {
+            return Ok(None);
+        }
+        let (_, header) = records.remove(0);
+        let columns = wanted
+            .iter()
+            .map(|name| {
+                header
+                    .iter()
+                    .position(|h| h == name)
+                    .ok_or_else(|| Error::invalid(format!("{what}: the header has no `{name}` column")))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Some(Table {
+            records,
+            width: header.len(),
+            columns,
+        }))
+    }
+}
+
 /// Parses `Tue Oct 31 22:10:47 +0000 2017` (the twcs `created_at`).
 fn twitter_time(s: &str) -> Option<Timestamp> {
     let p: Vec<&str> = s.split_whitespace().collect();
@@ -133,26 +167,25 @@ fn twitter_time(s: &str) -> Option<Timestamp> {
 /// assert_eq!(adapted.events.len(), 3); // two tweets and the thread's attributes
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn twcs_events(mut input: impl Read) -> Result<Adapted> {
-    let mut text = String::new();
-    input.read_to_string(&mut text).map_err(Error::io)?;
-    let records = csv_records(&text);
-    let Some((_, header)) = records.first() else {
+pub fn twcs_events(input: impl Read) -> Result<Adapted> {
+    let Some(table) = Table::read(
+        input,
+        "twcs",
+        &[
+            "tweet_id",
+            "author_id",
+            "inbound",
+            "created_at",
+            "in_response_to_tweet_id",
+        ],
+    )?
+    else {
         return Ok(Adapted::default());
     };
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| Error::invalid(format!("twcs: the header has no `{name}` column")))
+    let [c_id, c_author, c_inbound, c_at, c_parent] = table.columns[..] else {
+        unreachable!()
     };
-    let (c_id, c_author, c_inbound, c_at, c_parent) = (
-        col("tweet_id")?,
-        col("author_id")?,
-        col("inbound")?,
-        col("created_at")?,
-        col("in_response_to_tweet_id")?,
-    );
+    let (records, width) = (&table.records, table.width);
     struct Tweet {
         line: u64,
         id: u64,
@@ -163,15 +196,13 @@ pub fn twcs_events(mut input: impl Read) -> Result<Adapted> {
     }
     let mut adapted = Adapted::default();
     let mut tweets: Vec<Tweet> = Vec::new();
-    for (line, r) in &records[1..] {
+    for (line, r) in records {
         let get = |i: usize| r.get(i).map(String::as_str).unwrap_or("");
         let bad = |reason: String| UnusableRow { line: *line, reason };
-        if r.len() < header.len() {
-            adapted.unusable.push(bad(format!(
-                "{} fields, the header has {}",
-                r.len(),
-                header.len()
-            )));
+        if r.len() < width {
+            adapted
+                .unusable
+                .push(bad(format!("{} fields, the header has {width}", r.len())));
             continue;
         }
         let Ok(id) = get(c_id).parse::<u64>() else {
@@ -301,6 +332,42 @@ pub fn twcs_events(mut input: impl Read) -> Result<Adapted> {
     Ok(adapted)
 }
 
+/// The summaries that stand for customer-started threads: for each conversation id its first
+/// instance (the earliest `created_at`), when a customer's message started it. This is the unit
+/// the twcs data set's published figures count; a thread quiet for longer than the idle
+/// timeout continues as a follow-up instance (R6, R39), which is left out.
+///
+/// # Example
+/// ```
+/// use sla_metrics::{twcs_events, twcs_threads, Config, Engine};
+/// let csv = ",tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n\
+///            0,1,115712,True,Tue Oct 31 21:45:10 +0000 2017,@acme help,2,\n\
+///            1,2,acme,False,Tue Oct 31 21:55:10 +0000 2017,@115712 on it,,1.0\n";
+/// let mut engine = Engine::new(Config::default())?;
+/// engine.collect_summaries(true);
+/// for e in &twcs_events(csv.as_bytes())?.events {
+///     engine.ingest(e)?;
+/// }
+/// engine.finish();
+/// let summaries: Vec<_> = engine.drain_summaries().collect();
+/// let threads = twcs_threads(&summaries);
+/// assert_eq!(threads[0].calendar.first_response_s, Some(600));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn twcs_threads(summaries: &[crate::Summary]) -> Vec<&crate::Summary> {
+    let mut first: std::collections::BTreeMap<&str, &crate::Summary> = std::collections::BTreeMap::new();
+    for s in summaries {
+        let e = first.entry(&s.conversation).or_insert(s);
+        if s.created_at < e.created_at {
+            *e = s;
+        }
+    }
+    first
+        .into_values()
+        .filter(|s| s.initiated_by == Some(Author::Customer))
+        .collect()
+}
+
 /// Reads the helpdesk ticket event log (columns `Case ID`, `Activity`, `Resource`,
 /// `Complete Timestamp` as `YYYY/M/D hh:mm:ss` in Europe/Rome local time) into events, one
 /// conversation per case.
@@ -326,35 +393,28 @@ pub fn twcs_events(mut input: impl Read) -> Result<Adapted> {
 /// assert_eq!((adapted.conversations, adapted.events.len()), (1, 3));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn helpdesk_events(mut input: impl Read) -> Result<Adapted> {
+pub fn helpdesk_events(input: impl Read) -> Result<Adapted> {
     use crate::{Status, Visibility};
-    let mut text = String::new();
-    input.read_to_string(&mut text).map_err(Error::io)?;
-    let records = csv_records(&text);
-    let Some((_, header)) = records.first() else {
+    let Some(table) = Table::read(
+        input,
+        "helpdesk",
+        &["Case ID", "Activity", "Resource", "Complete Timestamp"],
+    )?
+    else {
         return Ok(Adapted::default());
     };
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| Error::invalid(format!("helpdesk: the header has no `{name}` column")))
+    let [c_case, c_activity, c_resource, c_time] = table.columns[..] else {
+        unreachable!()
     };
-    let (c_case, c_activity, c_resource, c_time) = (
-        col("Case ID")?,
-        col("Activity")?,
-        col("Resource")?,
-        col("Complete Timestamp")?,
-    );
     let rome: chrono_tz::Tz = chrono_tz::Europe::Rome;
     let mut adapted = Adapted::default();
     let mut rows: Vec<(Timestamp, usize, String, String, String)> = Vec::new();
-    for (n, (line, r)) in records[1..].iter().enumerate() {
+    for (n, (line, r)) in table.records.iter().enumerate() {
         let get = |i: usize| r.get(i).map(String::as_str).unwrap_or("");
-        if r.len() < header.len() {
+        if r.len() < table.width {
             adapted.unusable.push(UnusableRow {
                 line: *line,
-                reason: format!("{} fields, the header has {}", r.len(), header.len()),
+                reason: format!("{} fields, the header has {}", r.len(), table.width),
             });
             continue;
         }

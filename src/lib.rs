@@ -53,7 +53,7 @@ mod stats;
 mod summary;
 mod time;
 
-pub use crate::adapters::{helpdesk_events, twcs_events, Adapted, UnusableRow};
+pub use crate::adapters::{helpdesk_events, twcs_events, twcs_threads, Adapted, UnusableRow};
 pub use crate::config::{Config, Filter, Policy, SlaMetric, Target};
 pub use crate::conversation::FinalizedBy;
 pub use crate::engine::{Engine, Ingested, MemoryUsage};

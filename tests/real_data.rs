@@ -2,7 +2,7 @@
 //! customer-support head file must give the figures computed independently in the data's
 //! README. Fails loudly if the variable is set but the file is missing.
 
-use sla_metrics::{twcs_events, Author, Config, Engine, EventKind, Summary};
+use sla_metrics::{twcs_events, Config, Engine, EventKind, Summary};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -49,18 +49,7 @@ fn twcs_head_matches_the_published_figures() {
     let report = engine.finish();
     assert_eq!(report.rejected(), 0);
     let summaries: Vec<Summary> = engine.drain_summaries().collect();
-    let mut first: BTreeMap<&str, &Summary> = BTreeMap::new();
-    for s in &summaries {
-        let e = first.entry(&s.conversation).or_insert(s);
-        if s.created_at < e.created_at {
-            *e = s;
-        }
-    }
-    let threads: Vec<&Summary> = first
-        .values()
-        .copied()
-        .filter(|s| s.initiated_by == Some(Author::Customer))
-        .collect();
+    let threads = sla_metrics::twcs_threads(&summaries);
     assert_eq!(threads.len(), 1285);
     let mut frt: Vec<i64> = threads
         .iter()
