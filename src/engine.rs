@@ -32,6 +32,21 @@ pub enum Ingested {
     Buffered,
 }
 
+/// Makes sure a finalization timer at or before the conversation's due instant (R39) is
+/// pending; a later due needs none, since the earlier timer re-arms itself when it fires.
+fn arm_timer(
+    timers: &mut BinaryHeap<Reverse<(Timestamp, Key)>>,
+    conv: &mut Conversation,
+    rules: &Rules,
+    key: impl FnOnce() -> Key,
+) {
+    let (due, _) = conv.due(rules);
+    if due < conv.timer_due {
+        conv.timer_due = due;
+        timers.push(Reverse((due, key())));
+    }
+}
+
 /// The reorder buffer (R41): events within the allowed lateness, applied in time order.
 #[derive(Debug, Default)]
 struct Reorder {
@@ -404,11 +419,7 @@ impl Engine {
                     self.finalize(key, t, by);
                 }
                 Applied::Continue => {
-                    let (due, _) = conv.due(&self.rules);
-                    if due < conv.timer_due {
-                        conv.timer_due = due;
-                        self.timers.push(Reverse((due, Key::new(&ev.conversation))));
-                    }
+                    arm_timer(&mut self.timers, conv, &self.rules, || Key::new(&ev.conversation))
                 }
             }
             return Ok(Ingested::Applied);
@@ -486,9 +497,7 @@ impl Engine {
                 self.finalize_conversation(key, conv, t, by);
             }
             Applied::Continue => {
-                let (due, _) = conv.due(&self.rules);
-                conv.timer_due = due;
-                self.timers.push(Reverse((due, key.clone())));
+                arm_timer(&mut self.timers, &mut conv, &self.rules, || key.clone());
                 self.live.insert(key, conv);
             }
         }
