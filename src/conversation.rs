@@ -762,3 +762,243 @@ fn on_status_change(i: &mut Instance, old: Status, new: Status, resolves: bool, 
         }
     }
 }
+
+/// The checkpoint form of a conversation (`Engine::checkpoint`): every field, in declaration
+/// order. Decoding checks every enum code and every index into the rules, so a checkpoint made
+/// under another configuration cannot index out of range.
+pub(crate) mod encode {
+    use super::{Conversation, Sample, TRACKED_CLOCKS};
+    use crate::config::SlaMetric;
+    use crate::encoding::{Reader, Writer};
+    use crate::event::{Author, ExcludeReason, Priority, Status};
+    use crate::intern::{NONE, OTHER};
+    use crate::sla::{Instance, Rules, State, NO_POLICY};
+    use crate::{Error, Result};
+
+    const STATUS: [Status; 6] = [
+        Status::New,
+        Status::Open,
+        Status::Pending,
+        Status::OnHold,
+        Status::Solved,
+        Status::Closed,
+    ];
+    const PRIORITY: [Priority; 4] = [Priority::Low, Priority::Normal, Priority::High, Priority::Urgent];
+    const AUTHOR: [Author; 5] = [
+        Author::Customer,
+        Author::Agent,
+        Author::Bot,
+        Author::Automation,
+        Author::System,
+    ];
+    const STATE: [State; 7] = [
+        State::Running,
+        State::Paused,
+        State::Fulfilled,
+        State::Met,
+        State::Breached,
+        State::Cancelled,
+        State::Active,
+    ];
+
+    /// The code of `v` is its index in `all`.
+    fn code<T: PartialEq>(all: &[T], v: &T) -> u8 {
+        all.iter().position(|x| x == v).unwrap_or(0) as u8
+    }
+
+    fn pick<T: Copy>(all: &[T], code: u8, what: &str) -> Result<T> {
+        all.get(code as usize)
+            .copied()
+            .ok_or_else(|| Error::encoding(format!("unknown {what} code {code}")))
+    }
+
+    fn opt_code<T: PartialEq>(w: &mut Writer, all: &[T], v: Option<&T>) {
+        w.u8(v.map_or(u8::MAX, |v| code(all, v)));
+    }
+
+    fn opt_pick<T: Copy>(r: &mut Reader<'_>, all: &[T], what: &str) -> Result<Option<T>> {
+        match r.u8()? {
+            u8::MAX => Ok(None),
+            c => pick(all, c, what).map(Some),
+        }
+    }
+
+    pub(crate) fn write(c: &Conversation, w: &mut Writer) {
+        w.ts(c.created_at);
+        w.ts(c.last_at);
+        w.ts(c.status_since);
+        w.opt_ts(c.waiting_since);
+        w.opt_ts(c.first_resolution_at);
+        w.opt_ts(c.last_resolution_at);
+        c.status_time.iter().flatten().for_each(|&s| w.u32(s));
+        for v in [c.instance, c.replies, c.reopens, c.channel, c.brand] {
+            w.u32(v);
+        }
+        w.u64(c.tags);
+        w.u16(c.policy);
+        w.u8(code(&STATUS, &c.status));
+        w.u8(code(&PRIORITY, &c.priority));
+        opt_code(w, &AUTHOR, c.initiated_by.as_ref());
+        w.u8(c.csat.unwrap_or(0));
+        opt_code(w, &ExcludeReason::ALL, c.excluded.as_ref());
+        for v in [
+            c.customer_seen,
+            c.solved_without_reply,
+            c.reply_after_reopen,
+            c.sla_changed,
+        ] {
+            w.bool(v);
+        }
+        w.ts(c.timer_due);
+        w.ts(c.next_deadline);
+        w.u64(c.id_bloom);
+        w.u64(c.samples.len() as u64);
+        for s in &c.samples {
+            w.ts(s.start);
+            w.ts(s.end);
+        }
+        w.u64(c.sla.len() as u64);
+        for i in &c.sla {
+            w.u16(i.policy);
+            w.u16(i.target);
+            w.u8(code(&SlaMetric::ALL, &i.metric));
+            w.u8(i.clock);
+            w.u8(code(&STATE, &i.state));
+            w.i64(i.threshold_s);
+            w.ts(i.start);
+            w.ts(i.since);
+            w.i64(i.used);
+            w.ts(i.deadline);
+        }
+        w.u64(c.ids.len() as u64);
+        c.ids.iter().for_each(|&h| w.u64(h));
+    }
+
+    /// Reads a conversation back; `channels` and `brands` are the interners' sizes.
+    pub(crate) fn read(
+        r: &mut Reader<'_>,
+        rules: &Rules,
+        channels: usize,
+        brands: usize,
+    ) -> Result<Conversation> {
+        let interned = |id: u32, n: usize, what: &str| {
+            if id == NONE || id == OTHER || (id as usize) < n {
+                Ok(id)
+            } else {
+                Err(Error::encoding(format!("{what} id {id} not interned")))
+            }
+        };
+        let created_at = r.ts()?;
+        let last_at = r.ts()?;
+        let status_since = r.ts()?;
+        let waiting_since = r.opt_ts()?;
+        let first_resolution_at = r.opt_ts()?;
+        let last_resolution_at = r.opt_ts()?;
+        let mut status_time = [[0u32; 3]; TRACKED_CLOCKS];
+        for s in status_time.iter_mut().flatten() {
+            *s = r.u32()?;
+        }
+        let instance = r.u32()?;
+        let replies = r.u32()?;
+        let reopens = r.u32()?;
+        let channel = interned(r.u32()?, channels, "channel")?;
+        let brand = interned(r.u32()?, brands, "brand")?;
+        let tags = r.u64()?;
+        let policy = r.u16()?;
+        if policy != NO_POLICY && policy as usize >= rules.policies.len() {
+            return Err(Error::encoding(format!("policy index {policy} out of range")));
+        }
+        let status = pick(&STATUS, r.u8()?, "status")?;
+        let priority = pick(&PRIORITY, r.u8()?, "priority")?;
+        let initiated_by = opt_pick(r, &AUTHOR, "author")?;
+        let csat = match r.u8()? {
+            0 => None,
+            s @ 1..=5 => Some(s),
+            s => return Err(Error::encoding(format!("csat score {s}"))),
+        };
+        let excluded = opt_pick(r, &ExcludeReason::ALL, "exclude reason")?;
+        let customer_seen = r.bool()?;
+        let solved_without_reply = r.bool()?;
+        let reply_after_reopen = r.bool()?;
+        let sla_changed = r.bool()?;
+        let timer_due = r.ts()?;
+        let next_deadline = r.ts()?;
+        let id_bloom = r.u64()?;
+        let n = r.len()?;
+        let mut samples = Vec::with_capacity(n);
+        for _ in 0..n {
+            samples.push(Sample {
+                start: r.ts()?,
+                end: r.ts()?,
+            });
+        }
+        let n = r.len()?;
+        let mut sla = Vec::with_capacity(n);
+        for _ in 0..n {
+            let policy = r.u16()?;
+            let target = r.u16()?;
+            let metric = pick(&SlaMetric::ALL, r.u8()?, "metric")?;
+            let clock = r.u8()?;
+            let state = pick(&STATE, r.u8()?, "SLA state")?;
+            let threshold_s = r.i64()?;
+            let compiled = rules
+                .policies
+                .get(policy as usize)
+                .and_then(|p| p.targets.get(target as usize));
+            if !compiled.is_some_and(|t| (t.metric, t.clock, t.threshold_s) == (metric, clock, threshold_s)) {
+                return Err(Error::encoding(format!(
+                    "SLA instance of policy {policy} target {target} does not match the configuration"
+                )));
+            }
+            let (start, since, used, deadline) = (r.ts()?, r.ts()?, r.i64()?, r.ts()?);
+            if used < 0 {
+                return Err(Error::encoding(format!("SLA instance used {used} s")));
+            }
+            sla.push(Instance {
+                policy,
+                target,
+                metric,
+                clock,
+                state,
+                threshold_s,
+                start,
+                since,
+                used,
+                deadline,
+            });
+        }
+        let n = r.len()?;
+        let ids = (0..n).map(|_| r.u64()).collect::<Result<Vec<_>>>()?;
+        Ok(Conversation {
+            created_at,
+            last_at,
+            status_since,
+            waiting_since,
+            first_resolution_at,
+            last_resolution_at,
+            status_time,
+            instance,
+            replies,
+            reopens,
+            channel,
+            brand,
+            tags,
+            policy,
+            status,
+            priority,
+            initiated_by,
+            csat,
+            excluded,
+            customer_seen,
+            solved_without_reply,
+            reply_after_reopen,
+            timer_due,
+            next_deadline,
+            sla_changed,
+            id_bloom,
+            samples,
+            sla,
+            ids,
+        })
+    }
+}

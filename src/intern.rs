@@ -117,6 +117,31 @@ impl Interner {
         id
     }
 
+    /// The interned values, in id order.
+    pub(crate) fn names(&self) -> &[Box<str>] {
+        &self.names
+    }
+
+    /// Restores values after the ones interned already (checkpoint): ids come out as they
+    /// were, provided `names` starts with this interner's own values.
+    pub(crate) fn restore(&mut self, names: Vec<String>) -> crate::Result<()> {
+        let ours = self.names.len();
+        let same_prefix =
+            names.len() >= ours && names.iter().zip(&self.names).all(|(a, b)| a.as_str() == &**b);
+        if names.len() > self.cap.max(ours) || !same_prefix {
+            return Err(crate::Error::encoding(
+                "interned values do not match the configuration",
+            ));
+        }
+        for n in &names[ours..] {
+            if self.ids.contains_key(n.as_str()) {
+                return Err(crate::Error::encoding(format!("value `{n}` interned twice")));
+            }
+            self.intern_pinned(n);
+        }
+        Ok(())
+    }
+
     /// The id of a value, or [`OTHER`] once the cap is reached.
     #[inline]
     pub(crate) fn intern(&mut self, s: &str) -> u32 {

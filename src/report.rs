@@ -496,7 +496,7 @@ impl Report {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer::new();
+        let mut w = Writer::new(&crate::encoding::REPORT);
         w.u64(self.within_s.len() as u64);
         self.within_s.iter().for_each(|&t| w.u64(t));
         w.u8(u8::from(self.business));
@@ -549,7 +549,7 @@ impl Report {
     /// [`ErrorKind::Encoding`](crate::ErrorKind::Encoding): truncated or corrupt bytes, another
     /// format version, or counters that contradict each other.
     pub fn from_bytes(bytes: &[u8]) -> Result<Report> {
-        let mut r = Reader::new(bytes)?;
+        let mut r = Reader::new(bytes, &crate::encoding::REPORT)?;
         let n = r.len()?;
         let within_s = (0..n).map(|_| r.u64()).collect::<Result<Vec<_>>>()?;
         let business = match r.u8()? {

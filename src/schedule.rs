@@ -67,7 +67,7 @@ impl fmt::Debug for Schedule {
         f.debug_struct("Schedule")
             .field("tz", &self.0.tz.name())
             .field("week", &self.0.week)
-            .field("holidays", &self.0.holidays.len())
+            .field("holidays", &self.0.holidays)
             .finish()
     }
 }

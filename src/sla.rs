@@ -145,6 +145,12 @@ impl Rules {
         })
     }
 
+    /// A hash of everything that shapes engine state (clocks, policies, options): a checkpoint
+    /// restores only under rules with the same fingerprint.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        crate::encoding::checksum(format!("{self:?}").as_bytes())
+    }
+
     /// The first policy whose filter matches (§6); [`NO_POLICY`] if none.
     pub(crate) fn select(&self, priority: Priority, channel: u32, brand: u32, tags: u64) -> u16 {
         let pbit = priority_bit(priority);
