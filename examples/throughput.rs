@@ -5,7 +5,8 @@
 //! ```
 //! 1. typed in-memory events through `Engine::ingest` (one core);
 //! 2. JSON Lines from memory through `run_jsonl` (read + parse + ingest + report), 1 and 2 shards;
-//! 3. the state per open conversation, from `Engine::memory`.
+//! 3. the state per open conversation, from `Engine::memory`;
+//! 4. the size and speed of a checkpoint of that state, and of restoring it.
 //!
 //! `--write` also saves the JSON Lines so the SQL baseline can run on the same file.
 
@@ -109,6 +110,22 @@ fn main() {
         peak.open_conversations,
         peak.table_bytes
     );
+
+    // 4. Checkpoint and restore of that state (issue: robustness).
+    let t = Instant::now();
+    let saved = engine.checkpoint().expect("nothing pending");
+    let checkpoint_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let restored = Engine::restore(Config::default(), &saved).expect("restores");
+    println!(
+        "checkpoint of {} open conversations: {} MB ({:.0} bytes each), written in {:.3} s, restored in {:.3} s",
+        restored.open_conversations(),
+        saved.len() / 1_000_000,
+        saved.len() as f64 / restored.open_conversations().max(1) as f64,
+        checkpoint_s,
+        t.elapsed().as_secs_f64()
+    );
+    drop((engine, restored, saved));
 
     // 2. JSON Lines end to end.
     let mut data = Vec::with_capacity(events.len() * 140);
