@@ -1,6 +1,6 @@
 //! Configuration (SPEC §6, §9, §11): schedules, SLA policies and the engine's options.
 
-use crate::{Error, Priority, Result, Schedule};
+use crate::{Error, Priority, Result, Schedule, Segments};
 use serde_json::Value;
 use std::fmt;
 
@@ -194,6 +194,8 @@ pub struct Config {
     pub allowed_lateness_s: i64,
     /// Thresholds whose "within" shares are counted exactly (R34); default 1 h and 24 h.
     pub within_s: Vec<u64>,
+    /// Report breakdowns by segment and cohort (R35); none by default.
+    pub segments: Segments,
 }
 
 impl Default for Config {
@@ -208,6 +210,7 @@ impl Default for Config {
             idle_timeout_s: 30 * 86_400,
             allowed_lateness_s: 0,
             within_s: vec![3600, 86_400],
+            segments: Segments::default(),
         }
     }
 }
@@ -241,7 +244,7 @@ fn seconds(v: &Value, key: &str) -> Result<i64> {
 impl Config {
     /// Parses the SPEC §11 `config` object: `schedule`, `schedules`, `policies`,
     /// `count_bot_replies`, `count_automation_replies`, `reopen_window_s`, `idle_timeout_s`,
-    /// `allowed_lateness_s`, `within_s`. Missing keys take their defaults; unknown keys are
+    /// `allowed_lateness_s`, `within_s`, and `segments` (R35, [`Segments`]). Missing keys take their defaults; unknown keys are
     /// ignored (as unknown event fields are, R42).
     ///
     /// # Errors
@@ -314,6 +317,9 @@ impl Config {
                 .map(|x| seconds(x, "within_s").map(|s| s as u64))
                 .collect::<Result<_>>()?;
         }
+        if let Some(seg) = obj.get("segments").filter(|x| !x.is_null()) {
+            c.segments = Segments::from_value(seg)?;
+        }
         if let Some(p) = obj.get("policies").filter(|x| !x.is_null()) {
             let list = p
                 .as_array()
@@ -368,7 +374,7 @@ impl Config {
         if tags.len() > 64 {
             return Err(Error::config("policy filters may name at most 64 distinct tags"));
         }
-        Ok(())
+        self.segments.validate()
     }
 
     /// The index of a clock name: 0 calendar, 1 business (when a schedule is set), then the

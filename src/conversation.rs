@@ -4,7 +4,7 @@
 
 use crate::config::SlaMetric;
 use crate::event::{Author, EventKind, ExcludeReason, Priority, Status, Visibility};
-use crate::intern::{Interner, NONE};
+use crate::intern::{Names, NONE};
 use crate::sla::{Instance, Rules, State, NO_POLICY};
 use crate::Timestamp;
 
@@ -13,6 +13,8 @@ use crate::Timestamp;
 pub(crate) struct Sample {
     pub(crate) start: Timestamp,
     pub(crate) end: Timestamp,
+    /// The replying agent, interned when a report breaks down by agent (R35); else `NONE`.
+    pub(crate) agent: u32,
 }
 
 /// How many clocks status time can be tracked on: calendar, business, and two named schedules
@@ -94,10 +96,13 @@ pub(crate) struct Conversation {
     pub(crate) reopens: u32,
     pub(crate) channel: u32,
     pub(crate) brand: u32,
+    /// Team and agent of the last `assign` event, interned only for breakdowns (R35).
+    pub(crate) team: u32,
+    pub(crate) agent: u32,
     tags: u64,
     pub(crate) policy: u16,
     pub(crate) status: Status,
-    priority: Priority,
+    pub(crate) priority: Priority,
     pub(crate) initiated_by: Option<Author>,
     pub(crate) csat: Option<u8>,
     pub(crate) excluded: Option<ExcludeReason>,
@@ -174,6 +179,8 @@ impl Conversation {
             reopens: 0,
             channel: NONE,
             brand: NONE,
+            team: NONE,
+            agent: NONE,
             tags: 0,
             policy: NO_POLICY,
             status: Status::New,
@@ -207,6 +214,15 @@ impl Conversation {
             }
         }
         (idle, FinalizedBy::Idle)
+    }
+
+    /// The agent a conversation's own figures (resolution, FCR, CSAT, SLA) are attributed to
+    /// in a breakdown by agent (R35): the last assignee, else the last agent who replied.
+    pub(crate) fn agent_of_record(&self) -> u32 {
+        if self.agent != NONE {
+            return self.agent;
+        }
+        self.samples.iter().rev().map(|s| s.agent).find(|&a| a != NONE).unwrap_or(NONE)
     }
 
     pub(crate) fn resolved(&self) -> bool {
@@ -276,8 +292,7 @@ impl Conversation {
         t: Timestamp,
         first: bool,
         rules: &Rules,
-        channels: &mut Interner,
-        brands: &mut Interner,
+        names: &mut Names,
     ) -> Applied {
         self.last_at = t;
         let mut filters_changed = false;
@@ -287,13 +302,13 @@ impl Conversation {
                 author,
                 visibility,
                 channel,
-                ..
+                agent,
             } => {
                 if self.initiated_by.is_none() {
                     self.initiated_by = Some(*author);
                 }
                 if let (Some(c), NONE) = (channel, self.channel) {
-                    self.channel = channels.intern(c);
+                    self.channel = names.channels.intern(c);
                     filters_changed = true;
                 }
                 if !first && filters_changed {
@@ -310,7 +325,11 @@ impl Conversation {
                 if *author == Author::Customer && public {
                     self.on_customer_message(t, rules);
                 } else if qualifies {
-                    self.on_reply(t, rules);
+                    let agent = match agent {
+                        Some(a) if rules.by_agent => names.agents.intern(a),
+                        _ => NONE,
+                    };
+                    self.on_reply(t, agent, rules);
                 }
             }
             EventKind::Status(s) => {
@@ -322,15 +341,22 @@ impl Conversation {
                 filters_changed = *p != self.priority;
                 self.priority = *p;
             }
-            EventKind::Assign { .. } => {}
+            EventKind::Assign { agent, team } => {
+                if let (Some(a), true) = (agent, rules.by_agent) {
+                    self.agent = names.agents.intern(a);
+                }
+                if let (Some(tm), true) = (team, rules.by_team) {
+                    self.team = names.teams.intern(tm);
+                }
+            }
             EventKind::Handoff => self.on_handoff(t, rules),
             EventKind::Attributes { channel, brand, tags } => {
                 if let Some(c) = channel {
-                    self.channel = channels.intern(c);
+                    self.channel = names.channels.intern(c);
                     filters_changed = true;
                 }
                 if let Some(b) = brand {
-                    self.brand = brands.intern(b);
+                    self.brand = names.brands.intern(b);
                     filters_changed = true;
                 }
                 if let Some(list) = tags {
@@ -366,7 +392,7 @@ impl Conversation {
 
     /// R5, R9, R16: a qualifying reply moves `new` to `open`, counts once the customer has
     /// written, and ends a running wait with a sample.
-    fn on_reply(&mut self, t: Timestamp, rules: &Rules) {
+    fn on_reply(&mut self, t: Timestamp, agent: u32, rules: &Rules) {
         if self.status == Status::New {
             self.set_status(Status::Open, t, rules);
         }
@@ -377,7 +403,7 @@ impl Conversation {
             }
         }
         if let Some(start) = self.waiting_since.take() {
-            self.samples.push(Sample { start, end: t });
+            self.samples.push(Sample { start, end: t, agent });
             for i in self.sla_mut() {
                 if i.metric.is_reply() && i.state == State::Running {
                     i.state = State::Met;
@@ -771,7 +797,7 @@ pub(crate) mod encode {
     use crate::config::SlaMetric;
     use crate::encoding::{Reader, Writer};
     use crate::event::{Author, ExcludeReason, Priority, Status};
-    use crate::intern::{NONE, OTHER};
+    use crate::intern::{Interner, Names, NONE, OTHER};
     use crate::sla::{Instance, Rules, State, NO_POLICY};
     use crate::{Error, Result};
 
@@ -831,7 +857,7 @@ pub(crate) mod encode {
         w.opt_ts(c.first_resolution_at);
         w.opt_ts(c.last_resolution_at);
         c.status_time.iter().flatten().for_each(|&s| w.u32(s));
-        for v in [c.instance, c.replies, c.reopens, c.channel, c.brand] {
+        for v in [c.instance, c.replies, c.reopens, c.channel, c.brand, c.team, c.agent] {
             w.u32(v);
         }
         w.u64(c.tags);
@@ -856,6 +882,7 @@ pub(crate) mod encode {
         for s in &c.samples {
             w.ts(s.start);
             w.ts(s.end);
+            w.u32(s.agent);
         }
         w.u64(c.sla.len() as u64);
         for i in &c.sla {
@@ -874,15 +901,10 @@ pub(crate) mod encode {
         c.ids.iter().for_each(|&h| w.u64(h));
     }
 
-    /// Reads a conversation back; `channels` and `brands` are the interners' sizes.
-    pub(crate) fn read(
-        r: &mut Reader<'_>,
-        rules: &Rules,
-        channels: usize,
-        brands: usize,
-    ) -> Result<Conversation> {
-        let interned = |id: u32, n: usize, what: &str| {
-            if id == NONE || id == OTHER || (id as usize) < n {
+    /// Reads a conversation back, with the attribute values interned so far.
+    pub(crate) fn read(r: &mut Reader<'_>, rules: &Rules, names: &Names) -> Result<Conversation> {
+        let interned = |id: u32, names: &Interner, what: &str| {
+            if id == NONE || id == OTHER || (id as usize) < names.names().len() {
                 Ok(id)
             } else {
                 Err(Error::encoding(format!("{what} id {id} not interned")))
@@ -901,8 +923,10 @@ pub(crate) mod encode {
         let instance = r.u32()?;
         let replies = r.u32()?;
         let reopens = r.u32()?;
-        let channel = interned(r.u32()?, channels, "channel")?;
-        let brand = interned(r.u32()?, brands, "brand")?;
+        let channel = interned(r.u32()?, &names.channels, "channel")?;
+        let brand = interned(r.u32()?, &names.brands, "brand")?;
+        let team = interned(r.u32()?, &names.teams, "team")?;
+        let agent = interned(r.u32()?, &names.agents, "agent")?;
         let tags = r.u64()?;
         let policy = r.u16()?;
         if policy != NO_POLICY && policy as usize >= rules.policies.len() {
@@ -930,6 +954,7 @@ pub(crate) mod encode {
             samples.push(Sample {
                 start: r.ts()?,
                 end: r.ts()?,
+                agent: interned(r.u32()?, &names.agents, "agent")?,
             });
         }
         let n = r.len()?;
@@ -982,6 +1007,8 @@ pub(crate) mod encode {
             reopens,
             channel,
             brand,
+            team,
+            agent,
             tags,
             policy,
             status,

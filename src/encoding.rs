@@ -22,7 +22,7 @@ pub(crate) struct Format {
 /// [`Report::to_bytes`](crate::Report::to_bytes).
 pub(crate) const REPORT: Format = Format {
     magic: b"SLAREP",
-    version: 1,
+    version: 2,
     name: "report encoding",
 };
 

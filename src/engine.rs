@@ -5,7 +5,7 @@
 use crate::conversation::{Applied, Conversation, FinalizedBy, Pools};
 use crate::encoding::{Reader, Writer, CHECKPOINT};
 use crate::event::{Author, Event, EventKind, Visibility};
-use crate::intern::{id_hash, FxHashMap, Interner, Key};
+use crate::intern::{id_hash, FxHashMap, Key, Names};
 use crate::live::{AtRisk, SlaEvent, Tracker};
 use crate::report::Report;
 use crate::sla::Rules;
@@ -13,9 +13,6 @@ use crate::summary::Summary;
 use crate::{Config, Error, Result, Timestamp};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-
-/// Distinct channel or brand values tracked before new ones share the id `other`.
-const ATTRIBUTE_CAP: usize = 65_536;
 
 /// What [`Engine::ingest`] did with an accepted event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,8 +145,8 @@ struct Memory {
 #[derive(Debug)]
 pub struct Engine {
     rules: Rules,
-    channels: Interner,
-    brands: Interner,
+    /// Interned channels, brands, teams and agents.
+    names: Names,
     /// Open conversation instances, their state inline with the id (one lookup, one place).
     live: FxHashMap<Key, Conversation>,
     /// Finalized ids still remembered for follow-ups (R6).
@@ -187,9 +184,8 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(config: Config) -> Result<Engine> {
-        let mut channels = Interner::new(ATTRIBUTE_CAP);
-        let mut brands = Interner::new(ATTRIBUTE_CAP);
-        let rules = Rules::compile(&config, &mut channels, &mut brands)?;
+        let mut names = Names::new();
+        let rules = Rules::compile(&config, &mut names)?;
         let reorder = (rules.allowed_lateness_s > 0).then(|| {
             Box::new(Reorder {
                 lateness: rules.allowed_lateness_s,
@@ -200,8 +196,7 @@ impl Engine {
         let report = Report::new(&rules);
         Ok(Engine {
             rules,
-            channels,
-            brands,
+            names,
             live: FxHashMap::default(),
             finalized: FxHashMap::default(),
             timers: BinaryHeap::new(),
@@ -416,8 +411,7 @@ impl Engine {
                 t,
                 false,
                 &self.rules,
-                &mut self.channels,
-                &mut self.brands,
+                &mut self.names,
             );
             conv.refresh_next_deadline();
             self.latest = self.latest.max(t);
@@ -492,8 +486,7 @@ impl Engine {
             t,
             true,
             &self.rules,
-            &mut self.channels,
-            &mut self.brands,
+            &mut self.names,
         );
         conv.refresh_next_deadline();
         self.latest = self.latest.max(t);
@@ -539,7 +532,7 @@ impl Engine {
         if let Some(tr) = &mut self.tracker {
             tr.record(&key, &conv, at, &self.rules);
         }
-        self.report.add(&conv, &self.rules);
+        self.report.add(&conv, &self.rules, &self.names);
         if let Some(out) = &mut self.summaries {
             out.push(Summary::build(key.to_text(), &conv, at, by, &self.rules));
         }
@@ -759,7 +752,7 @@ impl Engine {
         w.ts(self.watermark);
         w.ts(self.latest);
         w.u64(self.sweep_at as u64);
-        for interner in [&self.channels, &self.brands] {
+        for interner in self.names.all() {
             w.u64(interner.names().len() as u64);
             interner.names().iter().for_each(|n| w.str(n));
         }
@@ -829,18 +822,17 @@ impl Engine {
         e.watermark = r.ts()?;
         e.latest = r.ts()?;
         e.sweep_at = usize::try_from(r.u64()?).unwrap_or(usize::MAX);
-        for interner in [&mut e.channels, &mut e.brands] {
+        for interner in e.names.all_mut() {
             let n = r.len()?;
             let names = (0..n).map(|_| r.str()).collect::<Result<Vec<_>>>()?;
             interner.restore(names)?;
         }
         e.report.merge(&Report::from_bytes(r.bytes()?)?)?;
-        let (channels, brands) = (e.channels.names().len(), e.brands.names().len());
         let n = r.len()?;
         e.live.reserve(n);
         for _ in 0..n {
             let key = read_key(&mut r)?;
-            let conv = crate::conversation::encode::read(&mut r, &e.rules, channels, brands)?;
+            let conv = crate::conversation::encode::read(&mut r, &e.rules, &e.names)?;
             if conv.timer_due != Timestamp::MAX {
                 e.timers.push(Reverse((conv.timer_due, key.clone())));
             }

@@ -155,6 +155,39 @@ impl Interner {
     }
 }
 
+/// Distinct values per attribute before new ones share the id [`OTHER`].
+const ATTRIBUTE_CAP: usize = 65_536;
+
+/// The engine's interned attribute values. Teams and agents are interned only when a report
+/// breaks down by them (R35); otherwise conversations keep [`NONE`] and cost nothing.
+#[derive(Debug, Clone)]
+pub(crate) struct Names {
+    pub(crate) channels: Interner,
+    pub(crate) brands: Interner,
+    pub(crate) teams: Interner,
+    pub(crate) agents: Interner,
+}
+
+impl Names {
+    pub(crate) fn new() -> Names {
+        Names {
+            channels: Interner::new(ATTRIBUTE_CAP),
+            brands: Interner::new(ATTRIBUTE_CAP),
+            teams: Interner::new(ATTRIBUTE_CAP),
+            agents: Interner::new(ATTRIBUTE_CAP),
+        }
+    }
+
+    /// Every interner, in a fixed order (checkpoints).
+    pub(crate) fn all(&self) -> [&Interner; 4] {
+        [&self.channels, &self.brands, &self.teams, &self.agents]
+    }
+
+    pub(crate) fn all_mut(&mut self) -> [&mut Interner; 4] {
+        [&mut self.channels, &mut self.brands, &mut self.teams, &mut self.agents]
+    }
+}
+
 /// A conversation id as the engine stores it: up to 22 bytes inline (no allocation, no pointer
 /// to chase on lookup), longer ids on the heap. Looked up by `&[u8]`.
 #[derive(Clone, Eq)]

@@ -47,6 +47,7 @@ mod jsonl;
 mod live;
 mod report;
 mod schedule;
+mod segment;
 mod shard;
 mod sla;
 mod stats;
@@ -62,8 +63,11 @@ pub use crate::event::{Author, Event, EventKind, ExcludeReason, Priority, Status
 pub use crate::generator::{Events, Mix, Workload};
 pub use crate::jsonl::{parse_line, JsonlStats, Record};
 pub use crate::live::{AtRisk, SlaEvent, SlaEventKind};
-pub use crate::report::{Conversations, Csat, Fcr, Metric, Rejection, Report, ResponseRate, SlaCounts};
+pub use crate::report::{
+    Conversations, Csat, Fcr, Metric, Rejection, Report, ResponseRate, SlaCounts, WHAT_IF_THRESHOLDS_S,
+};
 pub use crate::schedule::Schedule;
+pub use crate::segment::{Breakdown, Dimension, Segment, Segments, NO_VALUE, OVERFLOW};
 pub use crate::shard::{run_jsonl, Run};
 pub use crate::sla::Outcome;
 pub use crate::stats::{wilson_interval, Distribution, HISTOGRAM_MAX_S};

@@ -6,11 +6,20 @@ use crate::conversation::Conversation;
 use crate::encoding::{Reader, Writer};
 use crate::event::ExcludeReason;
 use crate::sla::{Outcome, Rules};
-use crate::stats::{wilson_interval, Distribution};
-use crate::summary::{measure, Touch};
+use crate::intern::Names;
+use crate::segment::{Breakdown, Dimension};
+use crate::stats::{wilson_interval, Distribution, DIGITS, SEGMENT_DIGITS};
+use crate::summary::{measure_without_replies, Touch};
 use crate::{Error, Result};
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use std::fmt;
+
+/// The thresholds of the what-if curves ([`Report::what_if`]): 1, 5, 15 and 30 minutes; 1, 2,
+/// 4, 8 and 12 hours; 1, 2, 3, 7, 14 and 30 days.
+pub const WHAT_IF_THRESHOLDS_S: [u64; 15] = [
+    60, 300, 900, 1800, 3600, 7200, 14_400, 28_800, 43_200, 86_400, 172_800, 259_200, 604_800,
+    1_209_600, 2_592_000,
+];
 
 /// A duration metric with a distribution in the report (R37).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -224,6 +233,8 @@ pub struct Report {
     sla_offsets: Vec<usize>,
     rejected: u64,
     first_rejections: Vec<Rejection>,
+    /// Breakdowns by segment and cohort (R35), in config order.
+    breakdowns: Vec<Breakdown>,
 }
 
 fn ratio(a: u64, b: u64) -> Option<f64> {
@@ -232,6 +243,22 @@ fn ratio(a: u64, b: u64) -> Option<f64> {
 
 impl Report {
     pub(crate) fn new(rules: &Rules) -> Report {
+        let mut r = Report::shaped(rules, DIGITS);
+        r.breakdowns = rules
+            .segments
+            .by
+            .iter()
+            .map(|&d| Breakdown::new(d, rules.segments.max_segments))
+            .collect();
+        r
+    }
+
+    /// An empty report of one segment (R35): 2-digit histograms, no breakdowns of its own.
+    pub(crate) fn segment(rules: &Rules) -> Report {
+        Report::shaped(rules, SEGMENT_DIGITS)
+    }
+
+    fn shaped(rules: &Rules, digits: u8) -> Report {
         let n = 8 * rules.recorded;
         let mut sla = Vec::new();
         let mut sla_offsets = Vec::new();
@@ -254,7 +281,7 @@ impl Report {
             within_s: rules.within_s.clone(),
             business: rules.recorded > 1,
             conversations: Conversations::default(),
-            metrics: (0..n).map(|_| Distribution::new(&rules.within_s)).collect(),
+            metrics: (0..n).map(|_| Distribution::with_digits(&rules.within_s, digits)).collect(),
             fcr: Fcr::default(),
             response_rate: ResponseRate::default(),
             csat: Csat::default(),
@@ -263,12 +290,40 @@ impl Report {
             sla_offsets,
             rejected: 0,
             first_rejections: Vec::new(),
+            breakdowns: Vec::new(),
         }
     }
 
-    /// Folds one finalized conversation in (R26: excluded ones only count as excluded and
+    /// Folds one finalized conversation in, and into its segment of every breakdown (R35).
+    pub(crate) fn add(&mut self, conv: &Conversation, rules: &Rules, names: &Names) {
+        self.add_conversation(conv, rules);
+        self.add_replies(conv, rules, None);
+        for b in &mut self.breakdowns {
+            b.add(conv, rules, names);
+        }
+    }
+
+    /// Reply samples (R9): first response and next replies on every recorded clock; with
+    /// `agent`, only that agent's replies (the breakdown by agent, R35).
+    pub(crate) fn add_replies(&mut self, conv: &Conversation, rules: &Rules, agent: Option<u32>) {
+        if conv.excluded.is_some() {
+            return;
+        }
+        for c in 0..rules.recorded {
+            let clock = &rules.clocks[c];
+            for (k, s) in conv.samples.iter().enumerate() {
+                if agent.is_some_and(|a| a != s.agent) {
+                    continue;
+                }
+                let metric = 8 * c + usize::from(k > 0);
+                self.metrics[metric].record(clock.between(s.start, s.end) as u64);
+            }
+        }
+    }
+
+    /// Everything but reply samples (R26: excluded conversations only count as excluded and
     /// their SLA instances as cancelled).
-    pub(crate) fn add(&mut self, conv: &Conversation, rules: &Rules) {
+    pub(crate) fn add_conversation(&mut self, conv: &Conversation, rules: &Rules) {
         self.conversations.total += 1;
         for i in &conv.sla {
             let c = &mut self.sla[self.sla_offsets[i.policy as usize] + i.target as usize];
@@ -285,15 +340,8 @@ impl Report {
             return;
         }
         for c in 0..rules.recorded {
-            let base = 8 * c;
-            let (head, tail) = self.metrics.split_at_mut(base + 1);
-            let nr = &mut tail[0];
-            let d = measure(conv, c, rules, |x| nr.record(x as u64));
-            let frt = &mut head[base];
-            if let Some(x) = d.first_response_s {
-                frt.record(x as u64);
-            }
-            let m = &mut self.metrics[base..base + 8];
+            let d = measure_without_replies(conv, c, rules);
+            let m = &mut self.metrics[8 * c..8 * c + 8];
             if let Some(x) = d.first_resolution_s {
                 m[2].record(x as u64);
             }
@@ -410,6 +458,61 @@ impl Report {
         self.business
     }
 
+    /// The what-if curve of a metric (R34): for each of [`WHAT_IF_THRESHOLDS_S`] (1 minute to
+    /// 30 days), the share of samples within it, estimated from the histogram (histogram
+    /// precision, not exact; the configured `within_s` shares are the exact ones). `None`
+    /// shares when there are no samples; an empty list when the clock is not recorded.
+    ///
+    /// # Example
+    /// ```
+    /// use sla_metrics::{Author, Config, Engine, Event, Metric};
+    /// let mut engine = Engine::new(Config::default())?;
+    /// let t0: sla_metrics::Timestamp = "2024-04-02T10:00:00Z".parse()?;
+    /// engine.ingest(&Event::message("c1", t0, Author::Customer))?;
+    /// engine.ingest(&Event::message("c1", t0.add_secs(600), Author::Agent))?; // 10 min
+    /// let curve = engine.finish().what_if(Metric::FirstResponse, false);
+    /// assert_eq!(curve[0], (60, Some(0.0))); // none within 1 minute
+    /// assert_eq!(curve[4], (3600, Some(1.0))); // all within 1 hour
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn what_if(&self, metric: Metric, business: bool) -> Vec<(u64, Option<f64>)> {
+        match self.distribution(metric, business) {
+            Some(d) => WHAT_IF_THRESHOLDS_S
+                .iter()
+                .map(|&t| (t, d.estimated_share_within(t)))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// The breakdowns by segment and cohort (R35), in config order; empty unless the config
+    /// asks for `segments`.
+    ///
+    /// # Example
+    /// ```
+    /// use sla_metrics::{Author, Config, Dimension, Engine, Event, EventKind};
+    /// let config = Config::from_json(r#"{"segments": {"by": ["brand"]}}"#)?;
+    /// let mut engine = Engine::new(config)?;
+    /// let t0: sla_metrics::Timestamp = "2024-04-02T10:00:00Z".parse()?;
+    /// let brand = EventKind::Attributes { channel: None, brand: Some("acme".into()), tags: None };
+    /// engine.ingest(&Event::new("c1", t0, brand))?;
+    /// engine.ingest(&Event::message("c1", t0, Author::Customer))?;
+    /// engine.ingest(&Event::message("c2", t0, Author::Customer))?;
+    /// let report = engine.finish();
+    /// let by_brand = report.breakdown(Dimension::Brand).unwrap();
+    /// assert_eq!(by_brand.get("acme").unwrap().conversations().total, 1);
+    /// assert_eq!(by_brand.get("(none)").unwrap().conversations().total, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn breakdowns(&self) -> &[Breakdown] {
+        &self.breakdowns
+    }
+
+    /// The breakdown by `by`, if the config asks for it.
+    pub fn breakdown(&self, by: Dimension) -> Option<&Breakdown> {
+        self.breakdowns.iter().find(|b| b.by() == by)
+    }
+
     /// Adds another report of the same configuration (R36): counts, sums and within counters
     /// exactly, histograms bucket by bucket. Shards partitioned by conversation id and finished
     /// at the same instant merge into the report of the whole stream.
@@ -437,7 +540,9 @@ impl Report {
                     && a.threshold_s == b.threshold_s
                     && a.clock == b.clock
             });
-        if self.within_s != other.within_s || self.business != other.business || !same_sla {
+        let same_breakdowns = self.breakdowns.len() == other.breakdowns.len()
+            && self.breakdowns.iter().zip(&other.breakdowns).all(|(a, b)| a.by() == b.by());
+        if self.within_s != other.within_s || self.business != other.business || !same_sla || !same_breakdowns {
             return Err(Error::config(
                 "cannot merge reports of different configurations (R36)",
             ));
@@ -477,6 +582,9 @@ impl Report {
             if self.first_rejections.len() < KEEP_REJECTIONS {
                 self.first_rejections.push(r.clone());
             }
+        }
+        for (a, b) in self.breakdowns.iter_mut().zip(&other.breakdowns) {
+            a.merge(b)?;
         }
         Ok(())
     }
@@ -540,6 +648,8 @@ impl Report {
             w.str(r.kind);
             w.str(&r.message);
         }
+        w.u64(self.breakdowns.len() as u64);
+        self.breakdowns.iter().for_each(|b| b.encode(&mut w));
         w.0
     }
 
@@ -647,6 +757,10 @@ impl Report {
                 message: r.str()?,
             });
         }
+        let n = r.len()?;
+        let breakdowns = (0..n)
+            .map(|_| Breakdown::decode(&mut r))
+            .collect::<Result<Vec<_>>>()?;
         r.finish()?;
         Ok(Report {
             within_s,
@@ -661,6 +775,7 @@ impl Report {
             sla_offsets,
             rejected,
             first_rejections,
+            breakdowns,
         })
     }
 
@@ -708,6 +823,29 @@ impl Report {
     }
 }
 
+/// The what-if curve (R34): share within each threshold, estimated from the histogram.
+struct WhatIfView<'a>(&'a Report);
+
+impl serde::Serialize for WhatIfView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry(
+            "precision",
+            "histogram estimate (values within 0.1 %); the exact shares are the `within` keys",
+        )?;
+        m.serialize_entry("thresholds_s", &WHAT_IF_THRESHOLDS_S)?;
+        let clocks: &[(bool, &str)] = if self.0.business { &[(false, ""), (true, "_business")] } else { &[(false, "")] };
+        for &(business, suffix) in clocks {
+            for metric in Metric::ALL {
+                let curve: Vec<Option<f64>> =
+                    self.0.what_if(metric, business).into_iter().map(|(_, share)| share).collect();
+                m.serialize_entry(&format!("{}{suffix}", metric.as_str()), &curve)?;
+            }
+        }
+        m.end()
+    }
+}
+
 /// Serializes a distribution as R37 wants it.
 struct DistView<'a>(&'a Distribution);
 
@@ -737,9 +875,45 @@ impl serde::Serialize for DistView<'_> {
 
 impl serde::Serialize for Report {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde_json::json;
+        ReportView {
+            report: self,
+            segment: false,
+        }
+        .serialize(s)
+    }
+}
+
+/// The R37 JSON of a report; a segment's (R35) leaves out the what-if curves and breakdowns.
+struct ReportView<'a> {
+    report: &'a Report,
+    segment: bool,
+}
+
+/// The JSON of the segments of one breakdown: `{name: report}`, sorted by name.
+struct BreakdownView<'a>(&'a Breakdown);
+
+impl serde::Serialize for BreakdownView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
-        let c = &self.conversations;
+        for seg in self.0.segments() {
+            m.serialize_entry(
+                &seg.name,
+                &ReportView {
+                    report: &seg.report,
+                    segment: true,
+                },
+            )?;
+        }
+        m.end()
+    }
+}
+
+impl serde::Serialize for ReportView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde_json::json;
+        let this = self.report;
+        let mut m = s.serialize_map(None)?;
+        let c = &this.conversations;
         let by_reason: serde_json::Map<String, serde_json::Value> = ExcludeReason::ALL
             .iter()
             .map(|r| (r.as_str().to_owned(), json!(c.excluded_by_reason[*r as usize])))
@@ -753,17 +927,17 @@ impl serde::Serialize for Report {
             }),
         )?;
         for metric in Metric::ALL {
-            m.serialize_entry(metric.as_str(), &DistView(&self.metrics[metric as usize]))?;
+            m.serialize_entry(metric.as_str(), &DistView(&this.metrics[metric as usize]))?;
         }
-        if self.business {
+        if this.business {
             for metric in Metric::ALL {
                 m.serialize_entry(
                     &format!("{}_business", metric.as_str()),
-                    &DistView(&self.metrics[8 + metric as usize]),
+                    &DistView(&this.metrics[8 + metric as usize]),
                 )?;
             }
         }
-        let f = &self.fcr;
+        let f = &this.fcr;
         m.serialize_entry(
             "fcr",
             &json!({
@@ -772,22 +946,33 @@ impl serde::Serialize for Report {
                 "touch": {"zero": f.touch[0], "one": f.touch[1], "two": f.touch[2], "multi": f.touch[3]},
             }),
         )?;
-        let r = &self.response_rate;
+        let r = &this.response_rate;
         m.serialize_entry(
             "response_rate",
             &json!({"eligible": r.eligible, "replied": r.replied, "rate": r.rate()}),
         )?;
-        let cs = &self.csat;
+        let cs = &this.csat;
         m.serialize_entry(
             "csat",
             &json!({"rated": cs.rated, "satisfied": cs.satisfied, "rate": cs.rate(), "mean": cs.mean()}),
         )?;
-        m.serialize_entry("duplicates", &self.duplicates)?;
-        m.serialize_entry("sla", &SlaView(&self.sla))?;
+        m.serialize_entry("duplicates", &this.duplicates)?;
+        m.serialize_entry("sla", &SlaView(&this.sla))?;
         m.serialize_entry(
             "rejected",
-            &json!({"count": self.rejected, "first": self.first_rejections}),
+            &json!({"count": this.rejected, "first": this.first_rejections}),
         )?;
+        if !self.segment {
+            m.serialize_entry("what_if", &WhatIfView(this))?;
+        }
+        if !this.breakdowns.is_empty() {
+            let mut by = serde_json::Map::new();
+            for b in &this.breakdowns {
+                let v = serde_json::to_value(BreakdownView(b)).map_err(serde::ser::Error::custom)?;
+                by.insert(b.by().as_str().to_owned(), v);
+            }
+            m.serialize_entry("segments", &by)?;
+        }
         m.end()
     }
 }
@@ -818,6 +1003,58 @@ fn human(secs: Option<f64>) -> String {
         format!("{:.1}h", s / 3600.0)
     } else {
         format!("{:.1}d", s / 86_400.0)
+    }
+}
+
+/// Segments shown per breakdown in the text report.
+const SHOWN_SEGMENTS: usize = 25;
+
+impl Report {
+    /// One breakdown as a table: largest segments first (cohorts in time order), first
+    /// response figures, the response rate and the first SLA target's compliance.
+    fn fmt_breakdown(&self, f: &mut fmt::Formatter<'_>, b: &Breakdown) -> fmt::Result {
+        let mut segments = b.segments();
+        if !b.by().is_cohort() {
+            segments.sort_by(|x, y| y.report.conversations.total.cmp(&x.report.conversations.total));
+        }
+        let note = if b.by() == Dimension::Agent {
+            "; first response figures by the agent who replied"
+        } else {
+            ""
+        };
+        writeln!(f, "by {} ({} segments{note})", b.by().as_str(), segments.len())?;
+        write!(f, "{:<24} {:>9} {:>9} {:>8} {:>8}", "segment", "convs", "frt n", "frt p50", "frt p90")?;
+        for t in &self.within_s {
+            write!(f, " {:>8}", format!("<={}", human(Some(*t as f64))))?;
+        }
+        writeln!(f, " {:>9} {:>8}", "resp rate", "sla")?;
+        for seg in segments.iter().take(SHOWN_SEGMENTS) {
+            let r = &seg.report;
+            let d = &r.metrics[Metric::FirstResponse as usize];
+            let name: String = seg.name.chars().take(24).collect();
+            write!(
+                f,
+                "{:<24} {:>9} {:>9} {:>8} {:>8}",
+                name,
+                r.conversations.total,
+                d.count(),
+                human(d.quantile_s(0.5).map(|v| v as f64)),
+                human(d.quantile_s(0.9).map(|v| v as f64))
+            )?;
+            for &(t, _) in d.within() {
+                write!(f, " {:>8}", pct(d.within_share(t)))?;
+            }
+            writeln!(
+                f,
+                " {:>9} {:>8}",
+                pct(r.response_rate.rate()),
+                pct(r.sla.first().and_then(SlaCounts::compliance))
+            )?;
+        }
+        if segments.len() > SHOWN_SEGMENTS {
+            writeln!(f, "+ {} more segments (in the JSON report)", segments.len() - SHOWN_SEGMENTS)?;
+        }
+        Ok(())
     }
 }
 
@@ -935,6 +1172,19 @@ impl fmt::Display for Report {
                     ci
                 )?;
             }
+        }
+        let frt = &self.metrics[Metric::FirstResponse as usize];
+        if frt.count() > 0 {
+            writeln!(f)?;
+            write!(f, "first response what-if (histogram estimate):")?;
+            for (t, share) in self.what_if(Metric::FirstResponse, false) {
+                write!(f, " <={} {}", human(Some(t as f64)), pct(share))?;
+            }
+            writeln!(f)?;
+        }
+        for b in &self.breakdowns {
+            writeln!(f)?;
+            self.fmt_breakdown(f, b)?;
         }
         if self.rejected > 0 {
             writeln!(f)?;

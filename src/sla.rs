@@ -6,7 +6,8 @@
 
 use crate::clock::Clock;
 use crate::config::{Config, SlaMetric};
-use crate::intern::{Interner, NONE};
+use crate::intern::{Names, NONE};
+use crate::segment::{Dimension, Segments};
 use crate::{Priority, Result, Timestamp};
 
 /// Index of "no policy" (R23: no matching policy, no instances).
@@ -53,10 +54,15 @@ pub(crate) struct Rules {
     pub(crate) idle_timeout_s: i64,
     pub(crate) allowed_lateness_s: i64,
     pub(crate) within_s: Vec<u64>,
+    /// Report breakdowns (R35).
+    pub(crate) segments: Segments,
+    /// Whether conversations intern their team and agents (a breakdown needs them).
+    pub(crate) by_team: bool,
+    pub(crate) by_agent: bool,
 }
 
 impl Rules {
-    pub(crate) fn compile(config: &Config, channels: &mut Interner, brands: &mut Interner) -> Result<Rules> {
+    pub(crate) fn compile(config: &Config, names: &mut Names) -> Result<Rules> {
         config.validate()?;
         let mut clocks = vec![Clock::Calendar];
         let mut clock_names = vec!["calendar".to_owned()];
@@ -108,8 +114,8 @@ impl Rules {
             policies.push(CompiledPolicy {
                 name: p.name.clone(),
                 priorities: p.when.priority.iter().fold(0, |m, &pr| m | priority_bit(pr)),
-                channels: p.when.channel.iter().map(|c| channels.intern_pinned(c)).collect(),
-                brands: p.when.brand.iter().map(|b| brands.intern_pinned(b)).collect(),
+                channels: p.when.channel.iter().map(|c| names.channels.intern_pinned(c)).collect(),
+                brands: p.when.brand.iter().map(|b| names.brands.intern_pinned(b)).collect(),
                 tags: mask,
                 targets,
             });
@@ -142,6 +148,9 @@ impl Rules {
             idle_timeout_s: config.idle_timeout_s,
             allowed_lateness_s: config.allowed_lateness_s,
             within_s: config.within_s.clone(),
+            segments: config.segments.clone(),
+            by_team: config.segments.by.contains(&Dimension::Team),
+            by_agent: config.segments.by.contains(&Dimension::Agent),
         })
     }
 

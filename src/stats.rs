@@ -10,9 +10,16 @@ pub const HISTOGRAM_MAX_S: u64 = 5 * 366 * 86_400;
 /// z for a two-sided 95 % interval (R43).
 const Z95: f64 = 1.959963984540054;
 
-fn new_histogram() -> Histogram<u64> {
-    // 1 s .. 5 years at 3 significant digits (R33); the bounds are constants, so this cannot fail.
-    Histogram::new_with_bounds(1, HISTOGRAM_MAX_S, 3).expect("constant histogram bounds are valid")
+/// Significant digits of the report's histograms (R33: ≤ 0.1 % relative error).
+pub(crate) const DIGITS: u8 = 3;
+
+/// Significant digits of per-segment histograms (R35): ≤ 1 % relative error in about a tenth of
+/// the memory, so a report can keep hundreds of segments.
+pub(crate) const SEGMENT_DIGITS: u8 = 2;
+
+fn new_histogram(digits: u8) -> Histogram<u64> {
+    // 1 s .. 5 years (R33) at 2 or 3 digits; the bounds are valid for both, so this cannot fail.
+    Histogram::new_with_bounds(1, HISTOGRAM_MAX_S, digits).expect("constant histogram bounds are valid")
 }
 
 /// One metric on one clock: how many samples, their exact sum, min and max, exact counts of
@@ -39,7 +46,11 @@ pub struct Distribution {
     saturated: u64,
     /// `(threshold_s, samples <= threshold_s)` for each configured threshold.
     within: Vec<(u64, u64)>,
-    hist: Histogram<u64>,
+    /// Significant digits of `hist`.
+    digits: u8,
+    /// Allocated at the first sample, so empty distributions (a segment with no replies) cost
+    /// a few dozen bytes.
+    hist: Option<Histogram<u64>>,
 }
 
 impl std::fmt::Debug for Distribution {
@@ -63,7 +74,12 @@ impl PartialEq for Distribution {
             && self.max == o.max
             && self.saturated == o.saturated
             && self.within == o.within
-            && self.hist == o.hist
+            && self.digits == o.digits
+            && match (&self.hist, &o.hist) {
+                (Some(a), Some(b)) => a == b,
+                (Some(h), None) | (None, Some(h)) => h.is_empty(),
+                (None, None) => true,
+            }
     }
 }
 
@@ -76,6 +92,10 @@ impl Distribution {
     /// assert_eq!(Distribution::new(&[3600]).count(), 0);
     /// ```
     pub fn new(thresholds_s: &[u64]) -> Distribution {
+        Distribution::with_digits(thresholds_s, DIGITS)
+    }
+
+    pub(crate) fn with_digits(thresholds_s: &[u64], digits: u8) -> Distribution {
         Distribution {
             count: 0,
             sum: 0,
@@ -83,7 +103,8 @@ impl Distribution {
             max: 0,
             saturated: 0,
             within: thresholds_s.iter().map(|&t| (t, 0)).collect(),
-            hist: new_histogram(),
+            digits,
+            hist: None,
         }
     }
 
@@ -114,8 +135,11 @@ impl Distribution {
         } else {
             secs
         };
+        let digits = self.digits;
         // In range by construction; saturating_record never fails.
-        self.hist.saturating_record(v);
+        self.hist
+            .get_or_insert_with(|| new_histogram(digits))
+            .saturating_record(v);
     }
 
     /// Adds another distribution's samples to this one (R36): exact for counts, sums, min, max
@@ -150,10 +174,14 @@ impl Distribution {
         for (a, b) in self.within.iter_mut().zip(&other.within) {
             a.1 += b.1;
         }
-        // Same constant bounds on both sides, so the addition cannot fail.
-        self.hist
-            .add(&other.hist)
-            .map_err(|e| crate::Error::config(format!("histogram merge failed: {e:?}")))?;
+        if let Some(h) = other.hist.as_ref().filter(|h| !h.is_empty()) {
+            let digits = self.digits;
+            // Same bounds on both sides (precision may differ), so the addition cannot fail.
+            self.hist
+                .get_or_insert_with(|| new_histogram(digits))
+                .add(h)
+                .map_err(|e| crate::Error::config(format!("histogram merge failed: {e:?}")))?;
+        }
         Ok(())
     }
 
@@ -187,6 +215,12 @@ impl Distribution {
         (self.count > 0).then(|| self.sum as f64 / self.count as f64)
     }
 
+    /// Relative precision of the percentiles and what-if estimates: 0.001 for the report's
+    /// histograms (3 significant digits, R33), 0.01 for segments (R35).
+    pub fn precision(&self) -> f64 {
+        10f64.powi(-i32::from(self.digits))
+    }
+
     /// The `q` quantile (0.0–1.0) from the histogram, within its 0.1 % relative precision (R33):
     /// the highest value equivalent to the bucket holding the quantile, capped at the exact max.
     /// `None` when empty.
@@ -199,7 +233,8 @@ impl Distribution {
     /// assert_eq!(d.quantile_s(0.5), Some(50));
     /// ```
     pub fn quantile_s(&self, q: f64) -> Option<u64> {
-        (self.count > 0).then(|| self.hist.value_at_quantile(q).min(self.max))
+        let h = self.hist.as_ref().filter(|_| self.count > 0)?;
+        Some(h.value_at_quantile(q).min(self.max))
     }
 
     /// The exact share of samples `<= threshold_s` for a configured threshold (R34); `None` when
@@ -230,10 +265,8 @@ impl Distribution {
     /// assert_eq!(d.estimated_share_within(25), Some(0.5));
     /// ```
     pub fn estimated_share_within(&self, threshold_s: u64) -> Option<f64> {
-        if self.count == 0 {
-            return None;
-        }
-        let below = self.hist.count_between(0, threshold_s.min(HISTOGRAM_MAX_S));
+        let h = self.hist.as_ref().filter(|_| self.count > 0)?;
+        let below = h.count_between(0, threshold_s.min(HISTOGRAM_MAX_S));
         Some(below as f64 / self.count as f64)
     }
 }
@@ -250,7 +283,11 @@ impl Distribution {
             w.u64(t);
             w.u64(n);
         }
-        w.histogram(&self.hist);
+        w.u8(self.digits);
+        w.bool(self.hist.is_some());
+        if let Some(h) = &self.hist {
+            w.histogram(h);
+        }
     }
 
     pub(crate) fn decode(r: &mut crate::encoding::Reader<'_>) -> crate::Result<Distribution> {
@@ -259,14 +296,21 @@ impl Distribution {
         let within = (0..n)
             .map(|_| Ok((r.u64()?, r.u64()?)))
             .collect::<crate::Result<Vec<_>>>()?;
-        let hist = r.histogram()?;
-        let fresh = new_histogram();
-        if hist.low() != fresh.low() || hist.high() != fresh.high() || hist.sigfig() != fresh.sigfig() {
-            return Err(crate::Error::encoding(
-                "histogram bounds differ from 1 s … 5 years, 3 digits (R33)",
-            ));
+        let digits = r.u8()?;
+        if digits != DIGITS && digits != SEGMENT_DIGITS {
+            return Err(crate::Error::encoding(format!("histogram with {digits} digits")));
         }
-        if hist.len() != count || within.iter().any(|&(_, k)| k > count) || (count > 0 && min > max) {
+        let hist = if r.bool()? { Some(r.histogram()?) } else { None };
+        if let Some(h) = &hist {
+            let fresh = new_histogram(digits);
+            if h.low() != fresh.low() || h.high() != fresh.high() || h.sigfig() != fresh.sigfig() {
+                return Err(crate::Error::encoding(
+                    "histogram bounds differ from 1 s … 5 years (R33)",
+                ));
+            }
+        }
+        let recorded = hist.as_ref().map_or(0, Histogram::len);
+        if recorded != count || within.iter().any(|&(_, k)| k > count) || (count > 0 && min > max) {
             return Err(crate::Error::encoding("distribution counters disagree"));
         }
         Ok(Distribution {
@@ -276,6 +320,7 @@ impl Distribution {
             max,
             saturated,
             within,
+            digits,
             hist,
         })
     }

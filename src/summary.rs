@@ -146,15 +146,24 @@ pub(crate) fn measure(
     mut next_reply: impl FnMut(i64),
 ) -> Durations {
     let clock = &rules.clocks[c];
-    let span = |a: Timestamp, b: Timestamp| clock.between(a, b);
     let mut samples = conv.samples.iter();
-    let first_response_s = samples.next().map(|s| span(s.start, s.end));
+    let first_response_s = samples.next().map(|s| clock.between(s.start, s.end));
     for s in samples {
-        next_reply(span(s.start, s.end));
+        next_reply(clock.between(s.start, s.end));
     }
-    let st = conv.status_time[c].map(i64::from);
     Durations {
         first_response_s,
+        ..measure_without_replies(conv, c, rules)
+    }
+}
+
+/// The durations other than reply samples (R13–R15) on clock `c`.
+pub(crate) fn measure_without_replies(conv: &Conversation, c: usize, rules: &Rules) -> Durations {
+    let clock = &rules.clocks[c];
+    let span = |a: Timestamp, b: Timestamp| clock.between(a, b);
+    let st = conv.status_time[c].map(i64::from);
+    Durations {
+        first_response_s: None,
         next_reply_s: Vec::new(),
         first_resolution_s: conv.first_resolution_at.map(|r| span(conv.created_at, r)),
         full_resolution_s: if conv.resolved() {
