@@ -2,10 +2,16 @@
 //!
 //! ```text
 //! cargo run --release --example sla_report -- [FILE.jsonl|-] [--config CONFIG.json] [--json]
-//!     [--summaries] [--shards N] [--fail-under PATH=MIN]...
+//!     [--summaries] [--shards N] [--by DIM,DIM...] [--tz ZONE] [--svg FILE.svg]
+//!     [--fail-under PATH=MIN]...
 //! ```
 //! Without a file it reports on built-in synthetic demo data. Rejected lines go to stderr with
-//! their line number and reason.
+//! their line number and reason. On a terminal, progress (lines, rate) shows on stderr.
+//!
+//! `--by` breaks the report down by segments and cohorts (R35: channel, priority, team, agent,
+//! brand, policy, day, week, month; it replaces the config's `segments.by`), `--tz` sets the
+//! cohorts' time zone, and `--svg` writes charts: the first-response distribution, the what-if
+//! compliance curve with 1 h and 24 h marked, and compliance per segment of the first `--by`.
 //!
 //! `--fail-under PATH=MIN` (repeatable) is a CI gate: PATH is a dotted path into the `--json`
 //! report (`first_response.within.3600`, `fcr.rate`) or `sla.POLICY.METRIC.THRESHOLD` for a
@@ -14,12 +20,15 @@
 //! Exit status: 0 all good; 1 some line was rejected (the report is still printed); 2 a
 //! `--fail-under` target fell short (takes precedence over 1); 3 a usage, config or input error.
 
-use sla_metrics::{run_jsonl, Config, Workload};
+#[path = "common/progress.rs"]
+mod progress;
+
+use sla_metrics::{run_jsonl, ChartData, Config, Dimension, Workload};
 use std::io::Write;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: sla_report [FILE.jsonl|-] [--config CONFIG.json] [--json] [--summaries] \
-                     [--shards N] [--fail-under PATH=MIN]...";
+                     [--shards N] [--by DIM,DIM...] [--tz ZONE] [--svg FILE.svg] [--fail-under PATH=MIN]...";
 
 /// Exit status for a usage, config or input error.
 const USAGE_ERROR: u8 = 3;
@@ -32,6 +41,9 @@ struct Args {
     json: bool,
     summaries: bool,
     shards: usize,
+    by: Option<Vec<Dimension>>,
+    tz: Option<String>,
+    svg: Option<String>,
     gates: Vec<(String, f64)>,
 }
 
@@ -42,6 +54,9 @@ fn parse_args() -> Result<Args, String> {
         json: false,
         summaries: false,
         shards: 1,
+        by: None,
+        tz: None,
+        svg: None,
         gates: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -58,6 +73,16 @@ fn parse_args() -> Result<Args, String> {
                     .filter(|&n| n >= 1)
                     .ok_or(format!("--shards: not a positive number: {n}"))?;
             }
+            "--by" => {
+                let list = it.next().ok_or("--by needs dimensions, e.g. brand,week")?;
+                let dims = list
+                    .split(',')
+                    .map(|d| Dimension::from_name(d.trim()).ok_or(format!("--by: unknown dimension {d}")))
+                    .collect::<Result<_, _>>()?;
+                args.by = Some(dims);
+            }
+            "--tz" => args.tz = Some(it.next().ok_or("--tz needs a time zone name")?),
+            "--svg" => args.svg = Some(it.next().ok_or("--svg needs a file name")?),
             "--fail-under" => {
                 let spec = it.next().ok_or("--fail-under needs PATH=MIN")?;
                 let (path, min) = spec
@@ -88,7 +113,7 @@ fn main() -> ExitCode {
             return ExitCode::from(USAGE_ERROR);
         }
     };
-    let config = match &args.config {
+    let mut config = match &args.config {
         None => Config::default(),
         Some(path) => match std::fs::read_to_string(path)
             .map_err(|e| e.to_string())
@@ -101,10 +126,31 @@ fn main() -> ExitCode {
             }
         },
     };
+    if let Some(by) = &args.by {
+        config.segments.by = by.clone();
+    }
+    if let Some(tz) = &args.tz {
+        match tz.parse() {
+            Ok(tz) => config.segments.tz = tz,
+            Err(_) => {
+                eprintln!("sla_report: --tz: unknown time zone {tz}");
+                return ExitCode::from(USAGE_ERROR);
+            }
+        }
+    }
+    if let Err(e) = config.validate() {
+        eprintln!("sla_report: {e}");
+        return ExitCode::from(USAGE_ERROR);
+    }
     let run = match args.file.as_deref() {
-        Some("-") => run_jsonl(std::io::stdin().lock(), &config, args.shards, args.summaries),
+        Some("-") => run_jsonl(
+            progress::Progress::new(std::io::stdin().lock(), "lines"),
+            &config,
+            args.shards,
+            args.summaries,
+        ),
         Some(path) => match std::fs::File::open(path) {
-            Ok(f) => run_jsonl(f, &config, args.shards, args.summaries),
+            Ok(f) => run_jsonl(progress::Progress::new(f, "lines"), &config, args.shards, args.summaries),
             Err(e) => {
                 eprintln!("sla_report: {path}: {e}");
                 return ExitCode::from(USAGE_ERROR);
@@ -136,6 +182,13 @@ fn main() -> ExitCode {
     };
     for e in &run.rejections {
         eprintln!("{e}");
+    }
+    if let Some(path) = &args.svg {
+        let svg = sla_metrics::render_svg(&ChartData::from_report(&run.report));
+        if let Err(e) = std::fs::write(path, svg) {
+            eprintln!("sla_report: {path}: {e}");
+            return ExitCode::from(USAGE_ERROR);
+        }
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -45,6 +45,16 @@ fn arm_timer(
     }
 }
 
+/// Gives a hash table's memory back once it holds less than 40 % of its capacity (R40): after
+/// a spike, and after the table doubled only to clear deletion markers, which a table under
+/// steady churn does now and then. Rebuilds at 125 % of the entries, so a rebuild is followed
+/// by many insertions before the next: amortized O(1) per entry.
+fn right_size<V>(table: &mut FxHashMap<Key, V>) {
+    if table.capacity() > (table.len().max(1024) * 5) / 2 {
+        table.shrink_to(table.len() * 5 / 4);
+    }
+}
+
 /// A conversation id from a checkpoint.
 fn read_key(r: &mut Reader<'_>) -> Result<Key> {
     let bytes = r.bytes()?;
@@ -603,10 +613,8 @@ impl Engine {
         if self.finalized.len() > self.sweep_at {
             self.sweep_memories();
         }
-        // R40: give memory back after a spike (amortized: only when 4x too large).
-        if self.live.capacity() > 4 * self.live.len().max(1024) {
-            self.live.shrink_to(2 * self.live.len());
-        }
+        // R40: give memory back after a spike.
+        right_size(&mut self.live);
         if self.timers.capacity() > 4 * self.timers.len().max(1024) {
             self.timers.shrink_to(2 * self.timers.len());
         }
@@ -633,16 +641,16 @@ impl Engine {
         }
     }
 
-    /// Frees id memories whose reopen window has passed (R6, R40). Amortized O(1) per id.
+    /// Frees id memories whose reopen window has passed (R6, R40). The next sweep comes once
+    /// the table has grown by a quarter: amortized five entry checks per id, and a table that
+    /// grows by at most a quarter between sweeps, so memory stays flat on a long stream.
     fn sweep_memories(&mut self) {
         let horizon = self.watermark;
         let window = self.rules.reopen_window_s;
         self.finalized
             .retain(|_, m| m.finalized_at.add_secs(window) >= horizon);
-        self.sweep_at = (2 * self.finalized.len()).max(1024);
-        if self.finalized.capacity() > 4 * self.finalized.len().max(1024) {
-            self.finalized.shrink_to_fit();
-        }
+        self.sweep_at = (self.finalized.len() * 5 / 4).max(1024);
+        right_size(&mut self.finalized);
     }
 
     /// Finalizes everything at the finish instant, the later of the watermark and the latest

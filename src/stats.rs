@@ -265,9 +265,23 @@ impl Distribution {
     /// assert_eq!(d.estimated_share_within(25), Some(0.5));
     /// ```
     pub fn estimated_share_within(&self, threshold_s: u64) -> Option<f64> {
-        let h = self.hist.as_ref().filter(|_| self.count > 0)?;
-        let below = h.count_between(0, threshold_s.min(HISTOGRAM_MAX_S));
-        Some(below as f64 / self.count as f64)
+        (self.count > 0).then(|| self.estimated_count_within(threshold_s) as f64 / self.count as f64)
+    }
+
+    /// A what-if count of samples `<= threshold_s`, from the histogram (histogram precision):
+    /// the samples in every bucket up to the one holding `threshold_s`.
+    ///
+    /// # Example
+    /// ```
+    /// use sla_metrics::Distribution;
+    /// let mut d = Distribution::new(&[]);
+    /// [10, 20, 30, 40].iter().for_each(|&s| d.record(s));
+    /// assert_eq!(d.estimated_count_within(30), 3);
+    /// ```
+    pub fn estimated_count_within(&self, threshold_s: u64) -> u64 {
+        self.hist
+            .as_ref()
+            .map_or(0, |h| h.count_between(0, threshold_s.min(HISTOGRAM_MAX_S)))
     }
 }
 
