@@ -150,7 +150,12 @@ fn main() -> ExitCode {
             args.summaries,
         ),
         Some(path) => match std::fs::File::open(path) {
-            Ok(f) => run_jsonl(progress::Progress::new(f, "lines"), &config, args.shards, args.summaries),
+            Ok(f) => run_jsonl(
+                progress::Progress::new(f, "lines"),
+                &config,
+                args.shards,
+                args.summaries,
+            ),
             Err(e) => {
                 eprintln!("sla_report: {path}: {e}");
                 return ExitCode::from(USAGE_ERROR);

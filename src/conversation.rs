@@ -222,7 +222,12 @@ impl Conversation {
         if self.agent != NONE {
             return self.agent;
         }
-        self.samples.iter().rev().map(|s| s.agent).find(|&a| a != NONE).unwrap_or(NONE)
+        self.samples
+            .iter()
+            .rev()
+            .map(|s| s.agent)
+            .find(|&a| a != NONE)
+            .unwrap_or(NONE)
     }
 
     pub(crate) fn resolved(&self) -> bool {
@@ -857,7 +862,9 @@ pub(crate) mod encode {
         w.opt_ts(c.first_resolution_at);
         w.opt_ts(c.last_resolution_at);
         c.status_time.iter().flatten().for_each(|&s| w.u32(s));
-        for v in [c.instance, c.replies, c.reopens, c.channel, c.brand, c.team, c.agent] {
+        for v in [
+            c.instance, c.replies, c.reopens, c.channel, c.brand, c.team, c.agent,
+        ] {
             w.u32(v);
         }
         w.u64(c.tags);

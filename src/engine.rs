@@ -416,13 +416,7 @@ impl Engine {
             if let Some(h) = h {
                 conv.remember_id(h);
             }
-            let applied = conv.apply(
-                &ev.kind,
-                t,
-                false,
-                &self.rules,
-                &mut self.names,
-            );
+            let applied = conv.apply(&ev.kind, t, false, &self.rules, &mut self.names);
             conv.refresh_next_deadline();
             self.latest = self.latest.max(t);
             if let Some(tr) = &mut self.tracker {
@@ -491,13 +485,7 @@ impl Engine {
         if let Some(id) = ev.id.as_deref() {
             conv.remember_id(id_hash(id));
         }
-        let applied = conv.apply(
-            &ev.kind,
-            t,
-            true,
-            &self.rules,
-            &mut self.names,
-        );
+        let applied = conv.apply(&ev.kind, t, true, &self.rules, &mut self.names);
         conv.refresh_next_deadline();
         self.latest = self.latest.max(t);
         let key = Key::new(&ev.conversation);

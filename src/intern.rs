@@ -184,7 +184,12 @@ impl Names {
     }
 
     pub(crate) fn all_mut(&mut self) -> [&mut Interner; 4] {
-        [&mut self.channels, &mut self.brands, &mut self.teams, &mut self.agents]
+        [
+            &mut self.channels,
+            &mut self.brands,
+            &mut self.teams,
+            &mut self.agents,
+        ]
     }
 }
 

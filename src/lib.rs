@@ -33,6 +33,7 @@
 #![warn(missing_debug_implementations, unreachable_pub, rust_2018_idioms)]
 
 mod adapters;
+mod chart;
 mod clock;
 mod config;
 mod conversation;
@@ -55,6 +56,7 @@ mod summary;
 mod time;
 
 pub use crate::adapters::{helpdesk_events, twcs_events, twcs_threads, Adapted, UnusableRow};
+pub use crate::chart::{render_svg, Bucket, ChartData, SegmentBar};
 pub use crate::config::{Config, Filter, Policy, SlaMetric, Target};
 pub use crate::conversation::FinalizedBy;
 pub use crate::engine::{Engine, Ingested, MemoryUsage};

@@ -5,9 +5,9 @@ use crate::config::SlaMetric;
 use crate::conversation::Conversation;
 use crate::encoding::{Reader, Writer};
 use crate::event::ExcludeReason;
-use crate::sla::{Outcome, Rules};
 use crate::intern::Names;
 use crate::segment::{Breakdown, Dimension};
+use crate::sla::{Outcome, Rules};
 use crate::stats::{wilson_interval, Distribution, DIGITS, SEGMENT_DIGITS};
 use crate::summary::{measure_without_replies, Touch};
 use crate::{Error, Result};
@@ -17,8 +17,8 @@ use std::fmt;
 /// The thresholds of the what-if curves ([`Report::what_if`]): 1, 5, 15 and 30 minutes; 1, 2,
 /// 4, 8 and 12 hours; 1, 2, 3, 7, 14 and 30 days.
 pub const WHAT_IF_THRESHOLDS_S: [u64; 15] = [
-    60, 300, 900, 1800, 3600, 7200, 14_400, 28_800, 43_200, 86_400, 172_800, 259_200, 604_800,
-    1_209_600, 2_592_000,
+    60, 300, 900, 1800, 3600, 7200, 14_400, 28_800, 43_200, 86_400, 172_800, 259_200, 604_800, 1_209_600,
+    2_592_000,
 ];
 
 /// A duration metric with a distribution in the report (R37).
@@ -281,7 +281,9 @@ impl Report {
             within_s: rules.within_s.clone(),
             business: rules.recorded > 1,
             conversations: Conversations::default(),
-            metrics: (0..n).map(|_| Distribution::with_digits(&rules.within_s, digits)).collect(),
+            metrics: (0..n)
+                .map(|_| Distribution::with_digits(&rules.within_s, digits))
+                .collect(),
             fcr: Fcr::default(),
             response_rate: ResponseRate::default(),
             csat: Csat::default(),
@@ -541,8 +543,13 @@ impl Report {
                     && a.clock == b.clock
             });
         let same_breakdowns = self.breakdowns.len() == other.breakdowns.len()
-            && self.breakdowns.iter().zip(&other.breakdowns).all(|(a, b)| a.by() == b.by());
-        if self.within_s != other.within_s || self.business != other.business || !same_sla || !same_breakdowns {
+            && self
+                .breakdowns
+                .iter()
+                .zip(&other.breakdowns)
+                .all(|(a, b)| a.by() == b.by());
+        if self.within_s != other.within_s || self.business != other.business || !same_sla || !same_breakdowns
+        {
             return Err(Error::config(
                 "cannot merge reports of different configurations (R36)",
             ));
@@ -834,11 +841,19 @@ impl serde::Serialize for WhatIfView<'_> {
             "histogram estimate (values within 0.1 %); the exact shares are the `within` keys",
         )?;
         m.serialize_entry("thresholds_s", &WHAT_IF_THRESHOLDS_S)?;
-        let clocks: &[(bool, &str)] = if self.0.business { &[(false, ""), (true, "_business")] } else { &[(false, "")] };
+        let clocks: &[(bool, &str)] = if self.0.business {
+            &[(false, ""), (true, "_business")]
+        } else {
+            &[(false, "")]
+        };
         for &(business, suffix) in clocks {
             for metric in Metric::ALL {
-                let curve: Vec<Option<f64>> =
-                    self.0.what_if(metric, business).into_iter().map(|(_, share)| share).collect();
+                let curve: Vec<Option<f64>> = self
+                    .0
+                    .what_if(metric, business)
+                    .into_iter()
+                    .map(|(_, share)| share)
+                    .collect();
                 m.serialize_entry(&format!("{}{suffix}", metric.as_str()), &curve)?;
             }
         }
@@ -1013,17 +1028,18 @@ impl Report {
     /// One breakdown as a table: largest segments first (cohorts in time order), first
     /// response figures, the response rate and the first SLA target's compliance.
     fn fmt_breakdown(&self, f: &mut fmt::Formatter<'_>, b: &Breakdown) -> fmt::Result {
-        let mut segments = b.segments();
-        if !b.by().is_cohort() {
-            segments.sort_by(|x, y| y.report.conversations.total.cmp(&x.report.conversations.total));
-        }
+        let segments = b.display_order();
         let note = if b.by() == Dimension::Agent {
             "; first response figures by the agent who replied"
         } else {
             ""
         };
         writeln!(f, "by {} ({} segments{note})", b.by().as_str(), segments.len())?;
-        write!(f, "{:<24} {:>9} {:>9} {:>8} {:>8}", "segment", "convs", "frt n", "frt p50", "frt p90")?;
+        write!(
+            f,
+            "{:<24} {:>9} {:>9} {:>8} {:>8}",
+            "segment", "convs", "frt n", "frt p50", "frt p90"
+        )?;
         for t in &self.within_s {
             write!(f, " {:>8}", format!("<={}", human(Some(*t as f64))))?;
         }
@@ -1052,7 +1068,11 @@ impl Report {
             )?;
         }
         if segments.len() > SHOWN_SEGMENTS {
-            writeln!(f, "+ {} more segments (in the JSON report)", segments.len() - SHOWN_SEGMENTS)?;
+            writeln!(
+                f,
+                "+ {} more segments (in the JSON report)",
+                segments.len() - SHOWN_SEGMENTS
+            )?;
         }
         Ok(())
     }

@@ -140,7 +140,9 @@ impl Segments {
                         serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_str()).collect(),
                         _ => Vec::new(),
                     };
-                    if names.is_empty() || matches!(val, serde_json::Value::Array(a) if a.len() != names.len()) {
+                    if names.is_empty()
+                        || matches!(val, serde_json::Value::Array(a) if a.len() != names.len())
+                    {
                         return Err(Error::config("segments.by: expected a list of dimension names"));
                     }
                     s.by = names
@@ -183,7 +185,10 @@ impl Segments {
     pub(crate) fn validate(&self) -> Result<()> {
         for (i, d) in self.by.iter().enumerate() {
             if self.by[..i].contains(d) {
-                return Err(Error::config(format!("segments.by: `{}` appears twice", d.as_str())));
+                return Err(Error::config(format!(
+                    "segments.by: `{}` appears twice",
+                    d.as_str()
+                )));
             }
         }
         if !(1..=MAX_SEGMENTS_LIMIT).contains(&self.max_segments) {
@@ -251,6 +256,16 @@ impl Breakdown {
     pub fn segments(&self) -> Vec<&Segment> {
         let mut v: Vec<&Segment> = self.segments.iter().collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    /// The segments as reports show them: largest first (by conversations), cohort periods in
+    /// time order.
+    pub fn display_order(&self) -> Vec<&Segment> {
+        let mut v = self.segments();
+        if !self.by.is_cohort() {
+            v.sort_by_key(|s| std::cmp::Reverse(s.report.conversations().total));
+        }
         v
     }
 
@@ -358,7 +373,9 @@ impl Breakdown {
     /// Adds another breakdown's segments, by name (R36). Values beyond the cap go to `(other)`.
     pub(crate) fn merge(&mut self, other: &Breakdown) -> Result<()> {
         if self.by != other.by {
-            return Err(Error::config("cannot merge breakdowns by different dimensions (R36)"));
+            return Err(Error::config(
+                "cannot merge breakdowns by different dimensions (R36)",
+            ));
         }
         for s in &other.segments {
             let name = if self.by_name.contains_key(&s.name)
@@ -418,14 +435,20 @@ fn value_name(id: u32, names: &crate::intern::Interner) -> String {
     match id {
         NONE => NO_VALUE.to_owned(),
         OTHER => OVERFLOW.to_owned(),
-        id => names.names().get(id as usize).map_or_else(|| OVERFLOW.to_owned(), |n| n.to_string()),
+        id => names
+            .names()
+            .get(id as usize)
+            .map_or_else(|| OVERFLOW.to_owned(), |n| n.to_string()),
     }
 }
 
 /// The cohort period of `t` in `tz`: a key (days since the common era, or year and ISO week,
 /// or year and month, packed) and its name.
 fn period(by: Dimension, t: Timestamp, tz: Tz) -> (u64, String) {
-    let Some(local) = t.to_chrono().map(|utc| tz.from_utc_datetime(&utc.naive_utc()).date_naive()) else {
+    let Some(local) = t
+        .to_chrono()
+        .map(|utc| tz.from_utc_datetime(&utc.naive_utc()).date_naive())
+    else {
         return (u64::MAX, NO_VALUE.to_owned());
     };
     match by {

@@ -114,8 +114,18 @@ impl Rules {
             policies.push(CompiledPolicy {
                 name: p.name.clone(),
                 priorities: p.when.priority.iter().fold(0, |m, &pr| m | priority_bit(pr)),
-                channels: p.when.channel.iter().map(|c| names.channels.intern_pinned(c)).collect(),
-                brands: p.when.brand.iter().map(|b| names.brands.intern_pinned(b)).collect(),
+                channels: p
+                    .when
+                    .channel
+                    .iter()
+                    .map(|c| names.channels.intern_pinned(c))
+                    .collect(),
+                brands: p
+                    .when
+                    .brand
+                    .iter()
+                    .map(|b| names.brands.intern_pinned(b))
+                    .collect(),
                 tags: mask,
                 targets,
             });

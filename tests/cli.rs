@@ -187,3 +187,46 @@ fn fail_under_gate() {
     let usage = run(&["-", "--fail-under", "nonsense"], GOOD);
     assert_eq!(usage.status.code(), Some(3));
 }
+
+/// R35 from the command line: `--by agent,day` breaks the JSON report down (reply samples by
+/// the agent who replied), an unknown dimension is a usage error.
+#[test]
+fn r35_segments_from_the_command_line() {
+    let out = run(&["-", "--json", "--by", "agent,day", "--tz", "Asia/Tokyo"], GOOD);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["segments"]["agent"]["a"]["first_response"]["count"], 1);
+    assert_eq!(v["segments"]["agent"]["b"]["first_response"]["max_s"], 7200);
+    assert_eq!(v["segments"]["day"]["2024-04-02"]["conversations"]["total"], 2); // 19:00 in Tokyo
+    assert_eq!(v["what_if"]["first_response"][4], 0.5); // within 1 h, from the histogram
+    let bad = run(&["-", "--by", "colour"], GOOD);
+    assert_eq!(bad.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown dimension"));
+}
+
+/// The chart in the README is what `sla_report --by brand,week --svg` draws on the demo data
+/// today (regenerate `examples/report.svg` with that command when the charts change).
+#[test]
+fn readme_chart_is_current() {
+    let path = std::env::temp_dir().join(format!("sla_report_chart_{}.svg", std::process::id()));
+    let out = run(&["--by", "brand,week", "--svg", path.to_str().unwrap()], "");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let drawn = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let committed = include_str!("../examples/report.svg");
+    assert!(drawn.contains("First response within 1 h / 24 h by brand"));
+    assert!(
+        drawn == committed,
+        "examples/report.svg is stale: regenerate it with `cargo run --release --example sla_report -- --by brand,week --svg examples/report.svg`"
+    );
+}

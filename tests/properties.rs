@@ -434,7 +434,10 @@ fn partitioned(r: &Report) -> Value {
     for key in ["duplicates", "rejected", "what_if", "segments"] {
         o.remove(key);
     }
-    o["conversations"].as_object_mut().unwrap().remove("ignored_after_final");
+    o["conversations"]
+        .as_object_mut()
+        .unwrap()
+        .remove("ignored_after_final");
     // Percentiles, means and within shares follow from the raw counters compared here.
     for (_, m) in o.iter_mut() {
         if let Some(d) = m.as_object_mut().filter(|d| d.contains_key("p50_s")) {
@@ -449,9 +452,12 @@ fn partitioned(r: &Report) -> Value {
 fn config_with_segments(by: &[&str]) -> Config {
     let mut config = config_with_policies();
     let by: Vec<String> = by.iter().map(|s| format!("\"{s}\"")).collect();
-    config.segments = Config::from_json(&format!(r#"{{"segments": {{"by": [{}], "tz": "America/New_York", "max_segments": 6}}}}"#, by.join(",")))
-        .unwrap()
-        .segments;
+    config.segments = Config::from_json(&format!(
+        r#"{{"segments": {{"by": [{}], "tz": "America/New_York", "max_segments": 6}}}}"#,
+        by.join(",")
+    ))
+    .unwrap()
+    .segments;
     config
 }
 

@@ -71,7 +71,8 @@ fn twcs_head_matches_the_published_figures() {
     assert_eq!(count("ChipotleTweets"), 170);
     // R35: the same stream broken down by brand: each brand's segment holds exactly the
     // instances that brand's threads started, and the segments add up to the whole report.
-    let config = Config::from_json(r#"{"segments": {"by": ["brand", "month"], "max_segments": 1000}}"#).unwrap();
+    let config =
+        Config::from_json(r#"{"segments": {"by": ["brand", "month"], "max_segments": 1000}}"#).unwrap();
     let mut segmented = Engine::new(config).unwrap();
     for e in &adapted.events {
         segmented.ingest(e).unwrap();
@@ -86,14 +87,29 @@ fn twcs_head_matches_the_published_figures() {
         assert_eq!(by_brand.get(b).unwrap().conversations().total, want, "{b}");
     }
     for breakdown in seg_report.breakdowns() {
-        let total: u64 = breakdown.segments().iter().map(|s| s.report.conversations().total).sum();
+        let total: u64 = breakdown
+            .segments()
+            .iter()
+            .map(|s| s.report.conversations().total)
+            .sum();
         let frt: u64 = breakdown
             .segments()
             .iter()
-            .map(|s| s.report.distribution(sla_metrics::Metric::FirstResponse, false).unwrap().count())
+            .map(|s| {
+                s.report
+                    .distribution(sla_metrics::Metric::FirstResponse, false)
+                    .unwrap()
+                    .count()
+            })
             .sum();
         assert_eq!(total, report.conversations().total);
-        assert_eq!(frt, report.distribution(sla_metrics::Metric::FirstResponse, false).unwrap().count());
+        assert_eq!(
+            frt,
+            report
+                .distribution(sla_metrics::Metric::FirstResponse, false)
+                .unwrap()
+                .count()
+        );
     }
     // Nothing dropped silently: every row is an event or an unusable row with its line.
     assert!(adapted
