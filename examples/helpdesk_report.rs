@@ -8,13 +8,16 @@
 //! (`examples/data/helpdesk_sample.csv`). The activity mapping is documented on
 //! `sla_metrics::helpdesk_events`.
 
+#[path = "common/progress.rs"]
+mod progress;
+
 use sla_metrics::{helpdesk_events, Config, Engine};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args().nth(1).unwrap_or_else(|| {
         concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/helpdesk_sample.csv").to_owned()
     });
-    let adapted = helpdesk_events(std::fs::File::open(&path)?)?;
+    let adapted = helpdesk_events(progress::Progress::new(std::fs::File::open(&path)?, "lines"))?;
     for u in &adapted.unusable {
         eprintln!("{path}: line {}: not used: {}", u.line, u.reason);
     }

@@ -14,6 +14,9 @@
 //! conversations only. A thread quiet for longer than the idle timeout continues as a
 //! follow-up instance (R6, R39) and is not part of its thread's first response.
 
+#[path = "common/progress.rs"]
+mod progress;
+
 use sla_metrics::{twcs_events, Config, Engine, EventKind, Summary};
 use std::collections::BTreeMap;
 
@@ -55,7 +58,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args()
         .nth(1)
         .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/twcs_sample.csv").to_owned());
-    let adapted = twcs_events(std::fs::File::open(&path)?)?;
+    let adapted = twcs_events(progress::Progress::new(std::fs::File::open(&path)?, "lines"))?;
     for u in adapted.unusable.iter().take(5) {
         eprintln!("{path}: line {}: not used: {}", u.line, u.reason);
     }

@@ -7,7 +7,14 @@ use sla_metrics::{
 };
 
 fn engine(policies: bool) -> Engine {
-    let config = if policies {
+    let mut e = Engine::new(config(policies)).unwrap();
+    e.collect_summaries(true);
+    e.track_sla(true);
+    e
+}
+
+fn config(policies: bool) -> Config {
+    if policies {
         Config::from_json(
             r#"{"reopen_window_s": 3600, "idle_timeout_s": 7200,
             "schedule": {"tz": "Europe/London", "week": {"mon": [["09:00", "17:00"]], "sat": [["22:00", "24:00"]], "sun": [["00:00", "02:00"]]}},
@@ -20,11 +27,7 @@ fn engine(policies: bool) -> Engine {
         .unwrap()
     } else {
         Config::default()
-    };
-    let mut e = Engine::new(config).unwrap();
-    e.collect_summaries(true);
-    e.track_sla(true);
-    e
+    }
 }
 
 fn kind() -> impl Strategy<Value = EventKind<'static>> {
@@ -83,6 +86,9 @@ proptest! {
             prop_assert_eq!(err.line(), Some(1));
         }
         let _ = parse_line(&bytes);
+        // Neither decoder panics on arbitrary bytes; a checkpoint also needs its checksum.
+        prop_assert!(Engine::restore(Config::default(), &bytes).is_err());
+        let _ = sla_metrics::Report::from_bytes(&bytes);
         e.finish();
     }
 
@@ -128,11 +134,17 @@ proptest! {
             let _ = e.at_risk(3600, 5);
             let _ = e.drain_sla_events().count();
         }
+        // Whatever state these steps left, a checkpoint restores to the same state.
+        let mut summaries: Vec<_> = e.drain_summaries().collect();
+        let saved = e.checkpoint().unwrap();
+        let restored = Engine::restore(config(policies), &saved).unwrap();
+        prop_assert_eq!(restored.checkpoint().unwrap(), saved);
         let report = e.finish();
         prop_assert_eq!(report.rejected(), rejected);
         let _ = report.to_string();
         let _ = report.to_json_pretty();
-        for s in e.drain_summaries() {
+        summaries.extend(e.drain_summaries());
+        for s in summaries {
             prop_assert_eq!(s.calendar.requester_wait_s, s.calendar.agent_work_s + s.calendar.on_hold_s);
             let b = s.business.as_ref().unwrap_or(&s.calendar);
             prop_assert!(b.requester_wait_s <= s.calendar.requester_wait_s);
