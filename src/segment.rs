@@ -135,16 +135,13 @@ impl Segments {
         for (k, val) in o {
             match k.as_str() {
                 "by" => {
-                    let names: Vec<&str> = match val {
-                        serde_json::Value::String(x) => vec![x.as_str()],
-                        serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_str()).collect(),
-                        _ => Vec::new(),
+                    let names: Option<Vec<&str>> = match val {
+                        serde_json::Value::String(x) => Some(vec![x.as_str()]),
+                        serde_json::Value::Array(a) => a.iter().map(|x| x.as_str()).collect(),
+                        _ => None,
                     };
-                    if names.is_empty()
-                        || matches!(val, serde_json::Value::Array(a) if a.len() != names.len())
-                    {
-                        return Err(Error::config("segments.by: expected a list of dimension names"));
-                    }
+                    let names = names
+                        .ok_or_else(|| Error::config("segments.by: expected a list of dimension names"))?;
                     s.by = names
                         .iter()
                         .map(|n| {
