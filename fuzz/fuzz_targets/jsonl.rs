@@ -1,6 +1,7 @@
 //! Fuzzes the JSON Lines reader and the engine behind it (R42): any bytes, as a stream of
 //! lines with watermarks, under a config with a schedule, policies, live tracking and a reorder
-//! buffer. Never a panic; every rejection a typed error; every line accounted for.
+//! buffer and every segment breakdown. Never a panic; every rejection a typed error; every line
+//! accounted for; the state reached checkpoints and restores to itself.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -9,6 +10,8 @@ use sla_metrics::{Config, Engine};
 fuzz_target!(|data: &[u8]| {
     let config = Config::from_json(
         r#"{"reopen_window_s": 3600, "idle_timeout_s": 7200, "allowed_lateness_s": 60,
+        "segments": {"by": ["channel", "priority", "team", "agent", "brand", "policy", "day", "week", "month"],
+                     "tz": "Asia/Kolkata", "max_segments": 3},
         "schedule": {"tz": "America/New_York", "week": {"mon": [["09:00", "17:00"]], "sun": [["00:00", "24:00"]]}},
         "policies": [{"name": "vip", "when": {"priority": ["urgent"]}, "targets": [
             {"metric": "first_response", "threshold_s": 60, "clock": "business"},
@@ -17,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
           {"name": "all", "targets": [{"metric": "first_response", "threshold_s": 3600}, {"metric": "first_resolution", "threshold_s": 600}]}]}"#,
     )
     .expect("valid config");
-    let mut engine = Engine::new(config).expect("valid engine");
+    let mut engine = Engine::new(config.clone()).expect("valid engine");
     engine.track_sla(true);
     engine.collect_summaries(true);
     let stats = engine
@@ -26,6 +29,11 @@ fuzz_target!(|data: &[u8]| {
         })
         .expect("reading from memory cannot fail");
     let _ = engine.at_risk(86_400, 10);
+    let mut summaries: Vec<_> = engine.drain_summaries().collect();
+    let _ = engine.drain_sla_events().count();
+    let saved = engine.checkpoint().expect("nothing pending");
+    let mut engine = Engine::restore(config, &saved).expect("own checkpoint restores");
+    assert_eq!(engine.checkpoint().expect("nothing pending"), saved);
     let report = engine.finish();
     assert_eq!(report.rejected(), stats.rejected);
     let bytes = report.to_bytes();
@@ -34,7 +42,8 @@ fuzz_target!(|data: &[u8]| {
         report
     );
     let _ = report.to_json_pretty();
-    for s in engine.drain_summaries() {
+    summaries.extend(engine.drain_summaries());
+    for s in summaries {
         assert_eq!(
             s.calendar.requester_wait_s,
             s.calendar.agent_work_s + s.calendar.on_hold_s
