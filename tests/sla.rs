@@ -278,14 +278,27 @@ mod live {
 fn r35_segments_config() {
     use sla_metrics::{Config, Dimension};
     let c = Config::from_json(r#"{"segments": {"by": "agent", "max_segments": 5}}"#).unwrap();
-    assert_eq!((c.segments.by.as_slice(), c.segments.max_segments), ([Dimension::Agent].as_slice(), 5));
-    assert!(Config::from_json(r#"{"segments": {"by": []}}"#).unwrap().segments.by.is_empty());
+    assert_eq!(
+        (c.segments.by.as_slice(), c.segments.max_segments),
+        ([Dimension::Agent].as_slice(), 5)
+    );
+    assert!(Config::from_json(r#"{"segments": {"by": []}}"#)
+        .unwrap()
+        .segments
+        .by
+        .is_empty());
     for (bad, says) in [
         (r#"{"segments": {"by": ["colour"]}}"#, "unknown dimension"),
         (r#"{"segments": {"by": ["week", "week"]}}"#, "twice"),
         (r#"{"segments": {"by": [1]}}"#, "list of dimension names"),
-        (r#"{"segments": {"by": ["day"], "tz": "Mars/Base"}}"#, "unknown time zone"),
-        (r#"{"segments": {"by": ["day"], "max_segments": 0}}"#, "max_segments"),
+        (
+            r#"{"segments": {"by": ["day"], "tz": "Mars/Base"}}"#,
+            "unknown time zone",
+        ),
+        (
+            r#"{"segments": {"by": ["day"], "max_segments": 0}}"#,
+            "max_segments",
+        ),
         (r#"{"segments": {"dims": ["day"]}}"#, "unknown key"),
     ] {
         let err = Config::from_json(bad).unwrap_err().to_string();
@@ -298,19 +311,32 @@ fn r35_segments_config() {
 #[test]
 fn r35_segment_cap_folds_into_other() {
     use sla_metrics::{Author, Config, Dimension, Engine, Event, EventKind};
-    let mut engine = Engine::new(Config::from_json(r#"{"segments": {"by": ["brand"], "max_segments": 2}}"#).unwrap()).unwrap();
+    let mut engine =
+        Engine::new(Config::from_json(r#"{"segments": {"by": ["brand"], "max_segments": 2}}"#).unwrap())
+            .unwrap();
     let t0: sla_metrics::Timestamp = "2024-04-02T10:00:00Z".parse().unwrap();
     for (i, brand) in ["a", "b", "c", "d", "a"].iter().enumerate() {
         let id = format!("c{i}");
-        let attrs = EventKind::Attributes { channel: None, brand: Some((*brand).into()), tags: None };
+        let attrs = EventKind::Attributes {
+            channel: None,
+            brand: Some((*brand).into()),
+            tags: None,
+        };
         engine.ingest(&Event::new(id.as_str(), t0, attrs)).unwrap();
-        engine.ingest(&Event::message(id.as_str(), t0, Author::Customer)).unwrap();
+        engine
+            .ingest(&Event::message(id.as_str(), t0, Author::Customer))
+            .unwrap();
     }
-    engine.ingest(&Event::message("no-brand", t0, Author::Customer)).unwrap();
+    engine
+        .ingest(&Event::message("no-brand", t0, Author::Customer))
+        .unwrap();
     let report = engine.finish();
     let b = report.breakdown(Dimension::Brand).unwrap();
     let total = |name: &str| b.get(name).map(|r| r.conversations().total);
     // Finalized at finish in created_at then id order: c0 (a), c1 (b) get their own segments.
-    assert_eq!((total("a"), total("b"), total("(other)"), total("(none)")), (Some(2), Some(1), Some(2), Some(1)));
+    assert_eq!(
+        (total("a"), total("b"), total("(other)"), total("(none)")),
+        (Some(2), Some(1), Some(2), Some(1))
+    );
     assert_eq!(total("c"), None);
 }
