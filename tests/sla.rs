@@ -242,19 +242,21 @@ mod live {
             let mut engine = Engine::new(config()).unwrap();
             engine.track_sla(true);
             engine.collect_summaries(true);
-            let mut running: HashMap<(String, u32, u32), sla_metrics::Timestamp> = HashMap::new();
+            // Keyed by instance *and* creation: an id idle past its memory starts instance 1
+            // again (R6), and the old instance's summary may come after the new one's events.
+            let mut running: HashMap<(String, u32, sla_metrics::Timestamp, u32), sla_metrics::Timestamp> = HashMap::new();
             for e in &events[..stop] {
                 engine.advance_to(e.at);
                 engine.ingest(e).unwrap();
                 for ev in engine.drain_sla_events() {
-                    let id = (ev.conversation.clone(), ev.instance, ev.index);
+                    let id = (ev.conversation.clone(), ev.instance, ev.created_at, ev.index);
                     match ev.kind {
                         SlaEventKind::Activate | SlaEventKind::Resume | SlaEventKind::Update => { running.insert(id, ev.deadline); }
                         _ => { running.remove(&id); }
                     }
                 }
                 for s in engine.drain_summaries() {
-                    running.retain(|(c, i, _), _| !(*c == s.conversation && *i == s.instance));
+                    running.retain(|(c, i, created, _), _| !(*c == s.conversation && *i == s.instance && *created == s.created_at));
                 }
             }
             let now = events[..stop].iter().map(|e| e.at).max();
@@ -263,7 +265,7 @@ mod live {
             let mut want: Vec<(sla_metrics::Timestamp, String, u32)> = running
                 .iter()
                 .filter(|(_, d)| now.is_some_and(|t| **d <= t.add_secs(horizon)))
-                .map(|((c, _, i), d)| (*d, c.clone(), *i))
+                .map(|((c, _, _, i), d)| (*d, c.clone(), *i))
                 .collect();
             want.sort();
             let want: Vec<(String, u32, sla_metrics::Timestamp)> = want.into_iter().map(|(d, c, i)| (c, i, d)).collect();
