@@ -281,7 +281,7 @@ impl Breakdown {
         if let Some(&i) = self.by_name.get(&name) {
             return i;
         }
-        let name = if self.segments.len() >= self.max_segments && name != NO_VALUE {
+        let name = if self.is_full(&name) {
             OVERFLOW.to_owned()
         } else {
             name
@@ -296,6 +296,18 @@ impl Breakdown {
             report: Report::segment(rules),
         });
         i
+    }
+
+    /// Whether a new value `name` goes to `(other)`: `max_segments` values have their own
+    /// segment already (`(none)` and `(other)` themselves never count and are never capped).
+    fn is_full(&self, name: &str) -> bool {
+        let special = [NO_VALUE, OVERFLOW];
+        let regular = self
+            .segments
+            .iter()
+            .filter(|s| !special.contains(&s.name.as_str()))
+            .count();
+        !special.contains(&name) && regular >= self.max_segments
     }
 
     /// The segment of an engine-side key, naming it on first sight.
@@ -375,10 +387,7 @@ impl Breakdown {
             ));
         }
         for s in &other.segments {
-            let name = if self.by_name.contains_key(&s.name)
-                || self.segments.len() < self.max_segments
-                || s.name == NO_VALUE
-            {
+            let name = if self.by_name.contains_key(&s.name) || !self.is_full(&s.name) {
                 &s.name
             } else {
                 OVERFLOW

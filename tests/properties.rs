@@ -387,7 +387,9 @@ proptest! {
         seed in any::<u64>(), n in 1u64..40, lateness in 0i64..3600,
         cuts in proptest::collection::vec(any::<usize>(), 1..4),
     ) {
-        let mut config = config_with_policies();
+        // Segment breakdowns with a small cap, so `(none)` and `(other)` are in the state too.
+        let mut config = config_with_segments(&["brand", "agent", "day"]);
+        config.segments.max_segments = 2;
         config.allowed_lateness_s = lateness;
         config.schedule = Some(sla_metrics::Schedule::from_json(&serde_json::json!({"tz": "Europe/Paris", "week": {"mon": [["09:00", "17:00"]], "wed": [["09:00", "17:00"]]}})).unwrap());
         let events = workload(seed, n);
