@@ -532,7 +532,14 @@ impl Engine {
         }
         self.report.add(&conv, &self.rules, &self.names);
         if let Some(out) = &mut self.summaries {
-            out.push(Summary::build(key.to_text(), &conv, at, by, &self.rules));
+            out.push(Summary::build(
+                key.to_text(),
+                &conv,
+                at,
+                by,
+                &self.rules,
+                &self.names,
+            ));
         }
         let memory = Memory {
             instance: conv.instance,

@@ -73,7 +73,7 @@ pub use crate::segment::{Breakdown, Dimension, Segment, Segments, NO_VALUE, OVER
 pub use crate::shard::{run_jsonl, Run};
 pub use crate::sla::Outcome;
 pub use crate::stats::{wilson_interval, Distribution, HISTOGRAM_MAX_S};
-pub use crate::summary::{Durations, SlaRecord, Summary, Touch};
+pub use crate::summary::{Durations, SegmentValues, SlaRecord, Summary, Touch};
 pub use crate::time::Timestamp;
 
 /// The README's examples compile and run as doctests.

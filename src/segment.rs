@@ -437,7 +437,7 @@ impl Breakdown {
 }
 
 /// The segment name of an interned value.
-fn value_name(id: u32, names: &crate::intern::Interner) -> String {
+pub(crate) fn value_name(id: u32, names: &crate::intern::Interner) -> String {
     match id {
         NONE => NO_VALUE.to_owned(),
         OTHER => OVERFLOW.to_owned(),

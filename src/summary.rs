@@ -136,6 +136,27 @@ pub struct Summary {
     pub finalized_by: FinalizedBy,
     /// SLA instances in activation order.
     pub sla: Vec<SlaRecord>,
+    /// The instance's segment values at finalization (R35), as a breakdown names them;
+    /// `None` where unset.
+    pub segment: SegmentValues,
+}
+
+/// The values of an instance's segment dimensions at finalization (R35): what a breakdown by
+/// channel, brand, priority, team or agent files it under. These let a query engine group
+/// summaries the way [`crate::Segments`] groups a report.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct SegmentValues {
+    /// The channel, from `attributes` or the first message that named one.
+    pub channel: Option<String>,
+    /// The brand, from `attributes`.
+    pub brand: Option<String>,
+    /// The priority (`normal` unless set).
+    pub priority: crate::Priority,
+    /// The assigned team.
+    pub team: Option<String>,
+    /// The agent of record: the assignee, else the last agent who replied.
+    pub agent: Option<String>,
 }
 
 /// Durations of a conversation on clock `c`, without allocating: next replies are visited.
@@ -185,7 +206,11 @@ impl Summary {
         finalized_at: Timestamp,
         finalized_by: FinalizedBy,
         rules: &Rules,
+        names: &crate::intern::Names,
     ) -> Summary {
+        let name = |id: u32, names: &crate::intern::Interner| {
+            (id != crate::intern::NONE).then(|| crate::segment::value_name(id, names))
+        };
         let durations = |c: usize| {
             let mut nr = Vec::new();
             let mut d = measure(conv, c, rules, |x| nr.push(x));
@@ -221,6 +246,13 @@ impl Summary {
                     deadline: i.deadline,
                 })
                 .collect(),
+            segment: SegmentValues {
+                channel: name(conv.channel, &names.channels),
+                brand: name(conv.brand, &names.brands),
+                priority: conv.priority,
+                team: name(conv.team, &names.teams),
+                agent: name(conv.agent_of_record(), &names.agents),
+            },
         }
     }
 
@@ -274,6 +306,7 @@ impl serde::Serialize for Summary {
         m.serialize_entry("finalized_at", &self.finalized_at)?;
         m.serialize_entry("finalized_by", &self.finalized_by)?;
         m.serialize_entry("sla", &self.sla)?;
+        m.serialize_entry("segment", &self.segment)?;
         m.end()
     }
 }
