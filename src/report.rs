@@ -585,10 +585,15 @@ impl Report {
             a.cancelled += b.cancelled;
         }
         self.rejected += other.rejected;
-        for r in &other.first_rejections {
-            if self.first_rejections.len() < KEEP_REJECTIONS {
-                self.first_rejections.push(r.clone());
-            }
+        if self.first_rejections.is_empty() {
+            self.first_rejections.clone_from(&other.first_rejections);
+        } else if !other.first_rejections.is_empty() {
+            // Shards partition the lines: the merged first rejections are the earliest lines
+            // of both, whatever order the shards are merged in.
+            self.first_rejections
+                .extend(other.first_rejections.iter().cloned());
+            self.first_rejections.sort_by_key(|r| r.line.unwrap_or(u64::MAX));
+            self.first_rejections.truncate(KEEP_REJECTIONS);
         }
         for (a, b) in self.breakdowns.iter_mut().zip(&other.breakdowns) {
             a.merge(b)?;
