@@ -16,20 +16,27 @@ use hdrhistogram::Histogram;
 pub(crate) struct Format {
     magic: &'static [u8; 6],
     version: u16,
+    /// The oldest version this code still reads (each version reads its predecessors' bytes
+    /// the same way; only new writers use what a version added).
+    oldest: u16,
     name: &'static str,
 }
 
 /// [`Report::to_bytes`](crate::Report::to_bytes).
 pub(crate) const REPORT: Format = Format {
     magic: b"SLAREP",
-    version: 2,
+    // 3: a distribution of up to 16 samples may be stored as their bucket values.
+    version: 3,
+    oldest: 2,
     name: "report encoding",
 };
 
 /// [`Engine::checkpoint`](crate::Engine::checkpoint).
 pub(crate) const CHECKPOINT: Format = Format {
     magic: b"SLACKP",
-    version: 1,
+    // 2: distributions as in report version 3.
+    version: 2,
+    oldest: 1,
     name: "engine checkpoint",
 };
 
@@ -139,16 +146,22 @@ pub(crate) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    /// A reader of bare fields, without magic or version (for tests of one field's encoding).
+    #[cfg(test)]
+    pub(crate) fn unchecked(b: &'a [u8]) -> Reader<'a> {
+        Reader { b, i: 0 }
+    }
+
     pub(crate) fn new(b: &'a [u8], format: &Format) -> Result<Reader<'a>> {
         let mut r = Reader { b, i: 0 };
         if r.take(format.magic.len()).ok() != Some(format.magic.as_slice()) {
             return Err(Error::encoding(format!("not a {} (bad magic)", format.name)));
         }
         let version = r.u16()?;
-        if version != format.version {
+        if !(format.oldest..=format.version).contains(&version) {
             return Err(Error::encoding(format!(
-                "{} version {version}, this build reads version {}",
-                format.name, format.version
+                "{} version {version}, this build reads versions {} to {}",
+                format.name, format.oldest, format.version
             )));
         }
         Ok(r)

@@ -17,9 +17,26 @@ pub(crate) const DIGITS: u8 = 3;
 /// the memory, so a report can keep hundreds of segments.
 pub(crate) const SEGMENT_DIGITS: u8 = 2;
 
+/// Samples a distribution keeps as bucket values before it allocates its histogram. A partial
+/// report of one conversation (a query engine's group, R36) then costs a few words per metric
+/// instead of a histogram of some 150 KB to allocate, encode, decode and add.
+const FEW: usize = 16;
+
 fn new_histogram(digits: u8) -> Histogram<u64> {
     // 1 s .. 5 years (R33) at 2 or 3 digits; the bounds are valid for both, so this cannot fail.
     Histogram::new_with_bounds(1, HISTOGRAM_MAX_S, digits).expect("constant histogram bounds are valid")
+}
+
+/// An empty histogram of the given precision, for its bucket arithmetic only.
+fn shape(digits: u8) -> &'static Histogram<u64> {
+    static REPORT: std::sync::OnceLock<Histogram<u64>> = std::sync::OnceLock::new();
+    static SEGMENT: std::sync::OnceLock<Histogram<u64>> = std::sync::OnceLock::new();
+    let cell = if digits == SEGMENT_DIGITS {
+        &SEGMENT
+    } else {
+        &REPORT
+    };
+    cell.get_or_init(|| new_histogram(digits))
 }
 
 /// One metric on one clock: how many samples, their exact sum, min and max, exact counts of
@@ -48,8 +65,11 @@ pub struct Distribution {
     within: Vec<(u64, u64)>,
     /// Significant digits of `hist`.
     digits: u8,
-    /// Allocated at the first sample, so empty distributions (a segment with no replies) cost
-    /// a few dozen bytes.
+    /// Up to [`FEW`] samples, each as the lowest value of its histogram bucket: exactly what
+    /// `hist` would hold, without allocating it. Empty once `hist` exists.
+    few: Vec<u64>,
+    /// Allocated when the samples outgrow `few`, so empty and small distributions (a segment
+    /// with no replies, one conversation's partial report) cost a few dozen bytes.
     hist: Option<Histogram<u64>>,
 }
 
@@ -77,8 +97,15 @@ impl PartialEq for Distribution {
             && self.digits == o.digits
             && match (&self.hist, &o.hist) {
                 (Some(a), Some(b)) => a == b,
-                (Some(h), None) | (None, Some(h)) => h.is_empty(),
-                (None, None) => true,
+                (None, None) => {
+                    let (mut a, mut b) = (self.few.clone(), o.few.clone());
+                    a.sort_unstable();
+                    b.sort_unstable();
+                    a == b
+                }
+                // The same samples in the other form: compare them as histograms.
+                (Some(h), None) => *h == o.dense(),
+                (None, Some(h)) => self.dense() == *h,
             }
     }
 }
@@ -104,7 +131,47 @@ impl Distribution {
             saturated: 0,
             within: thresholds_s.iter().map(|&t| (t, 0)).collect(),
             digits,
+            few: Vec::new(),
             hist: None,
+        }
+    }
+
+    /// Records `n` samples of bucket value `v` (already clamped to the histogram's range) in
+    /// `few` while they fit, else in the histogram.
+    fn record_bucket(&mut self, v: u64, n: u64) {
+        if self.hist.is_none() && self.few.len() as u64 + n <= FEW as u64 {
+            if self.few.capacity() == 0 {
+                self.few.reserve_exact(FEW);
+            }
+            let v = shape(self.digits).lowest_equivalent(v);
+            self.few.extend(std::iter::repeat_n(v, n as usize));
+            return;
+        }
+        // In range by construction; saturating_record never fails.
+        self.histogram_mut().saturating_record_n(v, n);
+    }
+
+    /// The histogram, allocated (holding the samples of `few`) if it was not yet.
+    fn histogram_mut(&mut self) -> &mut Histogram<u64> {
+        let (digits, few) = (self.digits, &mut self.few);
+        self.hist.get_or_insert_with(|| {
+            let mut h = new_histogram(digits);
+            for f in std::mem::take(few) {
+                h.saturating_record(f);
+            }
+            h
+        })
+    }
+
+    /// The samples as a histogram (a copy when they are still in `few`).
+    fn dense(&self) -> Histogram<u64> {
+        match &self.hist {
+            Some(h) => h.clone(),
+            None => {
+                let mut h = new_histogram(self.digits);
+                self.few.iter().for_each(|&v| h.saturating_record(v));
+                h
+            }
         }
     }
 
@@ -135,11 +202,11 @@ impl Distribution {
         } else {
             secs
         };
-        let digits = self.digits;
-        // In range by construction; saturating_record never fails.
-        self.hist
-            .get_or_insert_with(|| new_histogram(digits))
-            .saturating_record(v);
+        match &mut self.hist {
+            // In range by construction; saturating_record never fails.
+            Some(h) => h.saturating_record(v),
+            None => self.record_bucket(v, 1),
+        }
     }
 
     /// Adds another distribution's samples to this one (R36): exact for counts, sums, min, max
@@ -174,11 +241,12 @@ impl Distribution {
         for (a, b) in self.within.iter_mut().zip(&other.within) {
             a.1 += b.1;
         }
+        for &v in &other.few {
+            self.record_bucket(v, 1);
+        }
         if let Some(h) = other.hist.as_ref().filter(|h| !h.is_empty()) {
-            let digits = self.digits;
             // Same bounds on both sides (precision may differ), so the addition cannot fail.
-            self.hist
-                .get_or_insert_with(|| new_histogram(digits))
+            self.histogram_mut()
                 .add(h)
                 .map_err(|e| crate::Error::config(format!("histogram merge failed: {e:?}")))?;
         }
@@ -233,8 +301,25 @@ impl Distribution {
     /// assert_eq!(d.quantile_s(0.5), Some(50));
     /// ```
     pub fn quantile_s(&self, q: f64) -> Option<u64> {
-        let h = self.hist.as_ref().filter(|_| self.count > 0)?;
-        Some(h.value_at_quantile(q).min(self.max))
+        if self.count == 0 {
+            return None;
+        }
+        let v = match &self.hist {
+            Some(h) => h.value_at_quantile(q),
+            None => {
+                // What the histogram would answer: the bucket of the ceil(q * n)-th sample.
+                let mut few = self.few.clone();
+                few.sort_unstable();
+                let rank = ((q.min(1.0) * few.len() as f64).ceil() as usize).clamp(1, few.len());
+                let v = *few.get(rank - 1)?;
+                if q == 0.0 {
+                    v
+                } else {
+                    shape(self.digits).highest_equivalent(v)
+                }
+            }
+        };
+        Some(v.min(self.max))
     }
 
     /// The exact share of samples `<= threshold_s` for a configured threshold (R34); `None` when
@@ -279,9 +364,15 @@ impl Distribution {
     /// assert_eq!(d.estimated_count_within(30), 3);
     /// ```
     pub fn estimated_count_within(&self, threshold_s: u64) -> u64 {
-        self.hist
-            .as_ref()
-            .map_or(0, |h| h.count_between(0, threshold_s.min(HISTOGRAM_MAX_S)))
+        let t = threshold_s.min(HISTOGRAM_MAX_S);
+        match &self.hist {
+            Some(h) => h.count_between(0, t),
+            // Every bucket up to the one holding `t`, whose lowest value is the bound.
+            None => {
+                let bound = shape(self.digits).lowest_equivalent(t);
+                self.few.iter().filter(|&&v| v <= bound).count() as u64
+            }
+        }
     }
 }
 
@@ -298,9 +389,18 @@ impl Distribution {
             w.u64(n);
         }
         w.u8(self.digits);
-        w.bool(self.hist.is_some());
-        if let Some(h) = &self.hist {
-            w.histogram(h);
+        // 0: no samples; 1: a histogram (HdrHistogram V2); 2: up to FEW bucket values.
+        match &self.hist {
+            Some(h) => {
+                w.u8(1);
+                w.histogram(h);
+            }
+            None if self.few.is_empty() => w.u8(0),
+            None => {
+                w.u8(2);
+                w.u8(self.few.len() as u8);
+                self.few.iter().for_each(|&v| w.u64(v));
+            }
         }
     }
 
@@ -314,16 +414,35 @@ impl Distribution {
         if digits != DIGITS && digits != SEGMENT_DIGITS {
             return Err(crate::Error::encoding(format!("histogram with {digits} digits")));
         }
-        let hist = if r.bool()? { Some(r.histogram()?) } else { None };
-        if let Some(h) = &hist {
-            let fresh = new_histogram(digits);
-            if h.low() != fresh.low() || h.high() != fresh.high() || h.sigfig() != fresh.sigfig() {
-                return Err(crate::Error::encoding(
-                    "histogram bounds differ from 1 s … 5 years (R33)",
-                ));
+        let (mut hist, mut few) = (None, Vec::new());
+        match r.u8()? {
+            0 => {}
+            1 => {
+                let h = r.histogram()?;
+                let fresh = shape(digits);
+                if h.low() != fresh.low() || h.high() != fresh.high() || h.sigfig() != fresh.sigfig() {
+                    return Err(crate::Error::encoding(
+                        "histogram bounds differ from 1 s … 5 years (R33)",
+                    ));
+                }
+                hist = Some(h);
             }
+            2 => {
+                let n = usize::from(r.u8()?);
+                if n > FEW {
+                    return Err(crate::Error::encoding(format!("{n} unbucketed samples")));
+                }
+                for _ in 0..n {
+                    let v = r.u64()?;
+                    if v > HISTOGRAM_MAX_S || shape(digits).lowest_equivalent(v) != v {
+                        return Err(crate::Error::encoding(format!("{v} is not a bucket value")));
+                    }
+                    few.push(v);
+                }
+            }
+            t => return Err(crate::Error::encoding(format!("histogram tag {t}"))),
         }
-        let recorded = hist.as_ref().map_or(0, Histogram::len);
+        let recorded = hist.as_ref().map_or(few.len() as u64, Histogram::len);
         if recorded != count || within.iter().any(|&(_, k)| k > count) || (count > 0 && min > max) {
             return Err(crate::Error::encoding("distribution counters disagree"));
         }
@@ -335,6 +454,7 @@ impl Distribution {
             saturated,
             within,
             digits,
+            few,
             hist,
         })
     }
@@ -379,5 +499,60 @@ mod tests {
         (1..=100_000u64).for_each(|s| d.record(s));
         let p99 = d.quantile_s(0.99).unwrap() as f64;
         assert!((p99 - 99_000.0).abs() / 99_000.0 <= 0.001, "{p99}");
+    }
+
+    use proptest::prelude::*;
+
+    /// Samples spread over the whole range: seconds, hours, years, and past five years.
+    fn samples() -> impl Strategy<Value = Vec<u64>> {
+        prop::collection::vec(
+            prop_oneof![0u64..120, 0u64..200_000, 0u64..HISTOGRAM_MAX_S * 2],
+            0..(FEW * 2 + 4),
+        )
+    }
+
+    proptest! {
+        /// R33: a distribution answers percentiles and what-if counts exactly as its histogram
+        /// would, whether its samples are still few (bucket values) or already in the histogram.
+        #[test]
+        fn r33_few_samples_answer_as_the_histogram(xs in samples(), two in any::<bool>(), t in 0u64..HISTOGRAM_MAX_S * 2) {
+            let digits = if two { SEGMENT_DIGITS } else { DIGITS };
+            let mut d = Distribution::with_digits(&[3600], digits);
+            let mut h = new_histogram(digits);
+            for &x in &xs {
+                d.record(x);
+                h.saturating_record(x.min(HISTOGRAM_MAX_S));
+            }
+            prop_assert_eq!(d.hist.is_none(), xs.len() <= FEW);
+            for q in [0.0, 0.01, 0.5, 0.9, 0.95, 0.99, 1.0, 1.5] {
+                let expected = (!xs.is_empty()).then(|| h.value_at_quantile(q).min(d.max));
+                prop_assert_eq!(d.quantile_s(q), expected, "q {}", q);
+            }
+            prop_assert_eq!(d.estimated_count_within(t), h.count_between(0, t.min(HISTOGRAM_MAX_S)));
+            prop_assert!(d.dense() == h);
+        }
+
+        /// R36: merging two parts in either form equals recording all samples in one, and the
+        /// binary encoding round-trips either form.
+        #[test]
+        fn r36_few_and_dense_merge_and_encode_alike(xs in samples(), cut in 0usize..40) {
+            let cut = cut.min(xs.len());
+            let mut whole = Distribution::new(&[60, 3600]);
+            xs.iter().for_each(|&x| whole.record(x));
+            let (mut a, mut b) = (Distribution::new(&[60, 3600]), Distribution::new(&[60, 3600]));
+            xs[..cut].iter().for_each(|&x| a.record(x));
+            xs[cut..].iter().for_each(|&x| b.record(x));
+            let mut ab = a.clone();
+            ab.merge(&b).unwrap();
+            b.merge(&a).unwrap();
+            prop_assert_eq!(&ab, &whole);
+            prop_assert_eq!(&b, &whole);
+            for d in [&a, &whole] {
+                let mut w = crate::encoding::Writer(Vec::new());
+                d.encode(&mut w);
+                let mut r = crate::encoding::Reader::unchecked(&w.0);
+                prop_assert_eq!(&Distribution::decode(&mut r).unwrap(), d);
+            }
+        }
     }
 }
