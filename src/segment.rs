@@ -2,9 +2,10 @@
 //! policy, or by the day, week or month of `created_at` in a reporting time zone.
 //!
 //! Each breakdown keeps one [`Report`] per segment value, with lighter histograms (2 significant
-//! digits, allocated at the first sample) and exact counters. Cardinality is capped: the first
-//! `max_segments` values seen get their own segment, every later value goes to `(other)`, so
-//! memory is bounded whatever the input. Every conversation lands in exactly one segment of
+//! digits, allocated at the first sample) and exact counters. Cardinality is capped: the
+//! `max_segments` smallest values (by name; the earliest cohort periods) get their own segment
+//! and every other value goes to `(other)`, so memory is bounded whatever the input and the
+//! result does not depend on arrival order or sharding (R36). Every conversation lands in exactly one segment of
 //! each breakdown (with `agent`, each reply sample lands in the replying agent's segment), so
 //! the segments of a breakdown merged together equal the overall report's conversation
 //! counts, distributions, FCR, response rate, CSAT and SLA counts.
@@ -215,12 +216,15 @@ pub struct Segment {
 pub struct Breakdown {
     by: Dimension,
     max_segments: usize,
-    /// In the order first seen.
+    /// In the order created (`segments()` sorts them by name).
     segments: Vec<Segment>,
     /// Engine-side value key → index in `segments`.
     slots: FxHashMap<u64, u32>,
     /// Segment name → index in `segments` (for merges and keys not seen by this engine).
     by_name: FxHashMap<String, u32>,
+    /// Index in `segments` → the engine-side key whose value it holds, to redirect that key to
+    /// `(other)` when the segment is evicted.
+    key_of: FxHashMap<u32, u64>,
 }
 
 impl PartialEq for Breakdown {
@@ -241,6 +245,7 @@ impl Breakdown {
             segments: Vec::new(),
             slots: FxHashMap::default(),
             by_name: FxHashMap::default(),
+            key_of: FxHashMap::default(),
         }
     }
 
@@ -276,26 +281,56 @@ impl Breakdown {
         self.max_segments
     }
 
-    /// The segment named `name`, created if new (or `(other)` once the cap is reached).
+    /// The segment named `name`, created if new ([`Breakdown::insert`]).
     fn named(&mut self, name: String, rules: &Rules) -> u32 {
         if let Some(&i) = self.by_name.get(&name) {
             return i;
         }
-        let name = if self.is_full(&name) {
-            OVERFLOW.to_owned()
-        } else {
-            name
-        };
-        if let Some(&i) = self.by_name.get(&name) {
-            return i;
+        self.insert(name, Report::segment(rules))
+            .expect("segment reports of one config always merge")
+    }
+
+    /// Files `report`, the data of a value `name` without a segment yet. Until `max_segments`
+    /// values have their own segment, it gets one. After that, a value takes a segment only if
+    /// it sorts before the largest value kept, whose segment is folded into `(other)`; any
+    /// other value goes to `(other)`. The values kept are thus always the `max_segments`
+    /// smallest seen (cohort periods: the earliest), whatever the arrival order, so breakdowns
+    /// of shards merge into the breakdown of the whole stream (R36). Returns the index.
+    fn insert(&mut self, name: String, report: Report) -> Result<u32> {
+        if !self.is_full(&name) {
+            let i = self.segments.len() as u32;
+            self.by_name.insert(name.clone(), i);
+            self.segments.push(Segment { name, report });
+            return Ok(i);
         }
-        let i = self.segments.len() as u32;
-        self.by_name.insert(name.clone(), i);
-        self.segments.push(Segment {
-            name,
-            report: Report::segment(rules),
-        });
-        i
+        let special = [NO_VALUE, OVERFLOW];
+        let largest = (0..self.segments.len())
+            .filter(|&i| !special.contains(&self.segments[i].name.as_str()))
+            .max_by(|&a, &b| self.segments[a].name.cmp(&self.segments[b].name));
+        let Some(i) = largest.filter(|&i| name < self.segments[i].name) else {
+            return self.fold_into_overflow(report);
+        };
+        let evicted = std::mem::replace(&mut self.segments[i].report, report);
+        let old_name = std::mem::replace(&mut self.segments[i].name, name.clone());
+        self.by_name.remove(&old_name);
+        self.by_name.insert(name, i as u32);
+        let old_key = self.key_of.remove(&(i as u32));
+        let other = self.fold_into_overflow(evicted)?;
+        if let Some(k) = old_key {
+            self.slots.insert(k, other);
+        }
+        Ok(i as u32)
+    }
+
+    /// Merges `report` into `(other)`, creating it if needed; returns its index.
+    fn fold_into_overflow(&mut self, report: Report) -> Result<u32> {
+        match self.by_name.get(OVERFLOW) {
+            Some(&o) => {
+                self.segments[o as usize].report.merge(&report)?;
+                Ok(o)
+            }
+            None => self.insert(OVERFLOW.to_owned(), report),
+        }
     }
 
     /// Whether a new value `name` goes to `(other)`: `max_segments` values have their own
@@ -317,6 +352,10 @@ impl Breakdown {
         }
         let i = self.named(name(), rules);
         self.slots.insert(key, i);
+        if ![NO_VALUE, OVERFLOW].contains(&self.segments[i as usize].name.as_str()) {
+            // The segment's only engine key (a value has one), redirected if it is evicted.
+            self.key_of.insert(i, key);
+        }
         i as usize
     }
 
@@ -387,19 +426,10 @@ impl Breakdown {
             ));
         }
         for s in &other.segments {
-            let name = if self.by_name.contains_key(&s.name) || !self.is_full(&s.name) {
-                &s.name
-            } else {
-                OVERFLOW
-            };
-            match self.by_name.get(name) {
+            match self.by_name.get(&s.name) {
                 Some(&i) => self.segments[i as usize].report.merge(&s.report)?,
                 None => {
-                    self.by_name.insert(name.to_owned(), self.segments.len() as u32);
-                    self.segments.push(Segment {
-                        name: name.to_owned(),
-                        report: s.report.clone(),
-                    });
+                    self.insert(s.name.clone(), s.report.clone())?;
                 }
             }
         }

@@ -489,11 +489,12 @@ proptest! {
     }
 
     /// R35, R36: with breakdowns, shard reports merged equal the single-engine report,
-    /// segments included (no segment cap reached), and the binary encoding carries them.
+    /// segments included (with or without the segment cap reached), and the binary encoding
+    /// carries them.
     #[test]
-    fn r36_segment_reports_merge_across_shards(seed in any::<u64>(), n in 1u64..40, shards in 2usize..4) {
+    fn r36_segment_reports_merge_across_shards(seed in any::<u64>(), n in 1u64..40, shards in 2usize..4, cap in prop::sample::select(vec![1usize, 3, 1000])) {
         let mut config = config_with_segments(&["brand", "agent", "week", "policy"]);
-        config.segments.max_segments = 1000;
+        config.segments.max_segments = cap;
         let events = workload(seed, n);
         let (whole, _) = run(&config, &events_only(&events));
         let fin = events.iter().map(|e| e.at).max().unwrap();
