@@ -144,7 +144,7 @@ impl Distribution {
                 self.few.reserve_exact(FEW);
             }
             let v = shape(self.digits).lowest_equivalent(v);
-            self.few.extend(std::iter::repeat_n(v, n as usize));
+            self.few.extend(std::iter::repeat(v).take(n as usize));
             return;
         }
         // In range by construction; saturating_record never fails.
