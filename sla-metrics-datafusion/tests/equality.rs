@@ -1,0 +1,190 @@
+//! The DataFusion result equals the streaming engine's (`sla_report --json`, R36): on generated
+//! streams with watermarks, duplicates, bad lines and blank lines, under several configurations,
+//! read from JSON Lines and from Parquet; on `../shared/data` when `SLA_DATA_DIR` is set.
+
+mod common;
+
+use common::*;
+
+#[tokio::test]
+async fn r36_sql_report_equals_the_engine_on_generated_streams() {
+    for (name, config, seed) in [
+        ("default", DEFAULT, 1),
+        ("business", BUSINESS, 2),
+        ("reorder", REORDER, 3),
+    ] {
+        let data = hostile_stream(seed, 1500);
+        let dir = temp(name);
+        let file = dir.join("events.jsonl");
+        std::fs::write(&file, &data).unwrap();
+        let expected = engine_report(&data, config);
+        assert!(
+            expected["rejected"]["count"].as_u64().unwrap() > 0,
+            "{name}: the stream has bad lines"
+        );
+        assert!(
+            expected["duplicates"].as_u64().unwrap() > 0,
+            "{name}: the stream has duplicates"
+        );
+        for partitions in [1, 2, 4] {
+            let (got, _) = sql_report(&file, config, partitions).await;
+            assert_same(&got, &expected, &format!("{name}, {partitions} partitions"));
+        }
+        // The same lines as Parquet with the events columns.
+        let parquet = dir.join("events.parquet");
+        sla_metrics_datafusion::write_parquet(&file, &parquet).unwrap();
+        let (got, _) = sql_report(&parquet, config, 2).await;
+        assert_same(&got, &expected, &format!("{name}, Parquet"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_directory_reads_as_one_stream_in_name_order() {
+    let data = hostile_stream(4, 800);
+    let dir = temp("dir");
+    let cut = data.len() / 2 + data[data.len() / 2..].iter().position(|&b| b == b'\n').unwrap() + 1;
+    std::fs::write(dir.join("a.jsonl"), &data[..cut]).unwrap();
+    std::fs::write(dir.join("b.jsonl"), &data[cut..]).unwrap();
+    std::fs::write(dir.join("notes.txt"), "not events").unwrap();
+    let (got, _) = sql_report(&dir, DEFAULT, 2).await;
+    assert_eq!(got, engine_report(&data, DEFAULT));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// R42: every bad line is in the result with its line number and reason, as the engine
+/// reports it; none fails the query.
+#[tokio::test]
+async fn r42_rejected_lines_are_listed_with_their_errors() {
+    let data = hostile_stream(5, 600);
+    let dir = temp("rejections");
+    let file = dir.join("events.jsonl");
+    std::fs::write(&file, &data).unwrap();
+    let ctx = context(2);
+    sla_metrics_datafusion::register(&ctx, DEFAULT).unwrap();
+    sla_metrics_datafusion::register_events(&ctx, "events", &file)
+        .await
+        .unwrap();
+    let (_, finish) = sla_metrics_datafusion::report(&ctx, "events", &Config::default())
+        .await
+        .unwrap();
+    let sql = sla_metrics_datafusion::REJECTIONS_SQL
+        .replace("{table}", "events")
+        .replace("{finish}", &finish.to_string());
+    let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+    let mut got = Vec::new();
+    for b in &batches {
+        let lines = datafusion::common::cast::as_uint64_array(b.column(0)).unwrap();
+        let messages = datafusion::common::cast::as_string_array(b.column(2)).unwrap();
+        for i in 0..b.num_rows() {
+            got.push((lines.value(i), messages.value(i).to_owned()));
+        }
+    }
+    let run = run_jsonl(&data[..], &Config::default(), 1, false).unwrap();
+    let expected: Vec<(u64, String)> = run
+        .rejections
+        .iter()
+        .map(|e| (e.line().unwrap(), e.to_string()))
+        .collect();
+    assert!(expected.len() > 10);
+    assert_eq!(got, expected);
+}
+
+/// §10: `unnest` of the summaries gives one row per instance, as `sla_report --summaries`.
+#[tokio::test]
+async fn summaries_are_the_engines() {
+    let data = hostile_stream(6, 500);
+    let dir = temp("summaries");
+    let file = dir.join("events.jsonl");
+    std::fs::write(&file, &data).unwrap();
+    let ctx = context(2);
+    sla_metrics_datafusion::register(&ctx, BUSINESS).unwrap();
+    sla_metrics_datafusion::register_events(&ctx, "events", &file)
+        .await
+        .unwrap();
+    let config = Config::from_json(BUSINESS).unwrap();
+    let (_, finish) = sla_metrics_datafusion::report(&ctx, "events", &config)
+        .await
+        .unwrap();
+    let sql = format!(
+        "WITH c AS (SELECT sla_conversation(line, raw, watermark, {finish}) AS c FROM events GROUP BY conversation),
+         s AS (SELECT unnest(c['summaries']) AS s FROM c)
+         SELECT s['conversation'], s['instance'], s['first_response_business_s'], s['finalized_by'],
+                s['segment']['brand'], array_length(s['sla'])
+         FROM s ORDER BY 1, 2"
+    );
+    let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+    let text = |b: &datafusion::arrow::array::RecordBatch, c: usize, i: usize| {
+        datafusion::arrow::util::display::array_value_to_string(b.column(c), i).unwrap()
+    };
+    let mut got = Vec::new();
+    for b in &batches {
+        for i in 0..b.num_rows() {
+            got.push((0..6).map(|c| text(b, c, i)).collect::<Vec<_>>());
+        }
+    }
+    let run = run_jsonl(&data[..], &config, 1, true).unwrap();
+    let mut expected: Vec<Vec<String>> = run
+        .summaries
+        .iter()
+        .map(|s| {
+            let v = serde_json::to_value(s).unwrap();
+            let opt = |x: &Value| {
+                if x.is_null() {
+                    String::new()
+                } else {
+                    x.to_string().trim_matches('"').to_owned()
+                }
+            };
+            vec![
+                s.conversation.clone(),
+                s.instance.to_string(),
+                opt(&v["first_response_business_s"]),
+                opt(&v["finalized_by"]),
+                s.segment.brand.clone().unwrap_or_default(),
+                s.sla.len().to_string(),
+            ]
+        })
+        .collect();
+    expected
+        .sort_by(|a, b| (&a[0], a[1].parse::<u32>().unwrap()).cmp(&(&b[0], b[1].parse::<u32>().unwrap())));
+    got.sort_by(|a, b| (&a[0], a[1].parse::<u32>().unwrap()).cmp(&(&b[0], b[1].parse::<u32>().unwrap())));
+    assert!(expected.len() >= 500);
+    assert_eq!(got, expected);
+}
+
+/// `../shared/data`, both files converted to events: the SQL report equals the engine's.
+#[tokio::test]
+async fn real_data_equals_the_engine() {
+    let files = [("twcs_head.csv", true), ("helpdesk.csv", false)];
+    let mut ran = false;
+    for (name, twcs) in files {
+        let Some(path) = data_file(name) else { continue };
+        ran = true;
+        let input = std::fs::File::open(path).unwrap();
+        let adapted = if twcs {
+            sla_metrics::twcs_events(input)
+        } else {
+            sla_metrics::helpdesk_events(input)
+        }
+        .unwrap();
+        let mut data = Vec::new();
+        for e in &adapted.events {
+            data.extend_from_slice(e.to_json().as_bytes());
+            data.push(b'\n');
+        }
+        let dir = temp(name);
+        let file = dir.join("events.jsonl");
+        std::fs::write(&file, &data).unwrap();
+        for config in [DEFAULT, BUSINESS] {
+            let expected = engine_report(&data, config);
+            assert!(expected["conversations"]["total"].as_u64().unwrap() > 100);
+            let (got, _) = sql_report(&file, config, 2).await;
+            assert_same(&got, &expected, name);
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+    if !ran {
+        eprintln!("SLA_DATA_DIR not set: real-data test not run");
+    }
+}
