@@ -6,18 +6,19 @@
 //! rows of the emitted groups are put in group order with one counting sort, then in line order
 //! within each group, so emitting costs O(rows) plus the engine's own work.
 
-use crate::udaf::{conversation_fields, rejection_type, segment_type, summary_fields};
+use crate::udaf::{conversation_fields, list_of, rejection_type, segment_type, summary_fields, summary_type};
+use datafusion::arrow::array::new_null_array;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BinaryBuilder, BooleanArray, Int64Array, ListArray, RecordBatch, StringArray,
-    StructArray, UInt32Array, UInt64Array,
+    StructArray, UInt64Array,
 };
-use datafusion::arrow::buffer::OffsetBuffer;
-use datafusion::arrow::compute::{cast, take};
+use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, TimeUnit, UInt64Type};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
 use datafusion::scalar::ScalarValue;
-use sla_metrics::{Config, Engine, Error, Summary, Timestamp};
+use sla_metrics::{Config, Engine, Error, SegmentValues, Summary, Timestamp};
 use std::sync::Arc;
 
 fn external(e: Error) -> DataFusionError {
@@ -57,6 +58,9 @@ pub(crate) struct Conversations {
     text: String,
     /// Per group: the finish instant (Unix seconds) it was given.
     finish: Vec<Option<i64>>,
+    /// Whether to return the summaries (`sla_conversation`) or not (`sla_conversation_report`,
+    /// which saves their conversion to Arrow).
+    summaries: bool,
 }
 
 /// The rows of the groups to emit, grouped: `rows[starts[g]..starts[g + 1]]` are group `g`'s
@@ -73,9 +77,10 @@ impl Grouped {
 }
 
 impl Conversations {
-    pub(crate) fn new(config: Arc<Config>) -> Conversations {
+    pub(crate) fn new(config: Arc<Config>, summaries: bool) -> Conversations {
         Conversations {
             config,
+            summaries,
             group: Vec::new(),
             line: Vec::new(),
             watermark: Vec::new(),
@@ -153,10 +158,10 @@ impl Conversations {
     /// Forgets groups `0..n` and renumbers the rest from 0 (`EmitTo::First(n)`).
     fn drop_groups(&mut self, n: usize) {
         if n >= self.finish.len() {
-            *self = Conversations::new(Arc::clone(&self.config));
+            *self = Conversations::new(Arc::clone(&self.config), self.summaries);
             return;
         }
-        let mut kept = Conversations::new(Arc::clone(&self.config));
+        let mut kept = Conversations::new(Arc::clone(&self.config), self.summaries);
         for row in 0..self.group.len() {
             let g = self.group[row] as usize;
             if g >= n {
@@ -224,7 +229,7 @@ impl Conversations {
         let mut error_counts = Vec::with_capacity(n);
         let mut reports = BinaryBuilder::new();
         let mut latest = Vec::with_capacity(n);
-        let mut last_summary = Vec::with_capacity(n);
+        let mut segments: Vec<Option<SegmentValues>> = Vec::with_capacity(n);
         for g in 0..n {
             let mut engine = Engine::new((*self.config).clone()).map_err(external)?;
             engine.collect_summaries(true);
@@ -241,23 +246,29 @@ impl Conversations {
             latest.push((own != Timestamp::MIN).then(|| own.as_unix()));
             let report = engine.finish_at(self.finish[g].map_or(own, Timestamp::from_unix));
             reports.append_value(report.to_bytes());
+            let mut last = None;
             let before = summaries.len();
-            summaries.extend(engine.drain_summaries());
+            for s in engine.drain_summaries() {
+                last = Some(s.segment.clone());
+                if self.summaries {
+                    summaries.push(s);
+                }
+            }
+            segments.push(last);
             summary_counts.push(summaries.len() - before);
-            last_summary.push((summaries.len() > before).then(|| summaries.len() as u32 - 1));
             error_counts.push(errors.len() - errors_before);
         }
-        let summary_rows = summary_array(&summaries)?;
-        let segment = match summary_rows.as_struct().column_by_name("segment") {
-            Some(s) => take(s.as_ref(), &UInt32Array::from(last_summary), None)?,
-            None => datafusion::arrow::array::new_null_array(&segment_type(), n),
+        let summaries = if self.summaries {
+            list(summary_array(&summaries)?, offsets(summary_counts))
+        } else {
+            new_null_array(&list_of(summary_type()), n)
         };
         let columns: Vec<ArrayRef> = vec![
-            list(summary_rows, offsets(summary_counts)),
+            summaries,
             Arc::new(reports.finish()),
             list(rejection_array(&errors), offsets(error_counts)),
             Arc::new(Int64Array::from(latest)),
-            segment,
+            segment_array(&segments)?,
         ];
         Ok(Arc::new(StructArray::try_new(
             conversation_fields(),
@@ -274,6 +285,33 @@ fn summary_array(summaries: &[Summary]) -> Result<ArrayRef> {
     decoder.serialize(summaries)?;
     let batch = decoder.flush()?.unwrap_or_else(|| RecordBatch::new_empty(schema));
     Ok(Arc::new(StructArray::from(batch)))
+}
+
+/// Each group's last instance's segment values (null for a group without instances).
+fn segment_array(segments: &[Option<SegmentValues>]) -> Result<ArrayRef> {
+    let column = |f: fn(&SegmentValues) -> Option<&str>| -> ArrayRef {
+        Arc::new(
+            segments
+                .iter()
+                .map(|s| s.as_ref().and_then(f))
+                .collect::<StringArray>(),
+        )
+    };
+    let DataType::Struct(fields) = segment_type() else {
+        unreachable!("segment_type is a struct")
+    };
+    let valid = NullBuffer::from(segments.iter().map(Option::is_some).collect::<Vec<_>>());
+    Ok(Arc::new(StructArray::try_new(
+        fields,
+        vec![
+            column(|s| s.channel.as_deref()),
+            column(|s| s.brand.as_deref()),
+            column(|s| Some(s.priority.as_str())),
+            column(|s| s.team.as_deref()),
+            column(|s| s.agent.as_deref()),
+        ],
+        Some(valid),
+    )?))
 }
 
 fn rejection_array(errors: &[Error]) -> ArrayRef {
@@ -358,7 +396,7 @@ impl GroupsAccumulator for Conversations {
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
         // Each input row is a group of its own: one line (none where filtered out or null).
-        let mut one = Conversations::new(Arc::clone(&self.config));
+        let mut one = Conversations::new(Arc::clone(&self.config), self.summaries);
         let rows = values.first().map_or(0, |v| v.len());
         one.groups(rows)?;
         one.add_rows(values, |i| i, opt_filter)?;
@@ -382,8 +420,8 @@ impl GroupsAccumulator for Conversations {
 pub(crate) struct OneConversation(pub(crate) Conversations);
 
 impl OneConversation {
-    pub(crate) fn new(config: Arc<Config>) -> OneConversation {
-        let mut c = Conversations::new(config);
+    pub(crate) fn new(config: Arc<Config>, summaries: bool) -> OneConversation {
+        let mut c = Conversations::new(config, summaries);
         c.finish.push(None);
         OneConversation(c)
     }
@@ -440,7 +478,7 @@ mod tests {
     /// is lost when DataFusion emits early).
     #[test]
     fn r36_emit_first_keeps_the_rest() {
-        let mut acc = Conversations::new(Arc::new(Config::default()));
+        let mut acc = Conversations::new(Arc::new(Config::default()), true);
         // Rows out of line order, two groups interleaved.
         acc.update_batch(&args(&[(3, REPLY), (2, OTHER), (1, ASK)]), &[0, 1, 0], None, 2)
             .unwrap();
@@ -474,20 +512,38 @@ mod tests {
     #[test]
     fn r36_state_merges_like_rows() {
         let config = Arc::new(Config::default());
-        let mut direct = Conversations::new(Arc::clone(&config));
+        let mut direct = Conversations::new(Arc::clone(&config), true);
         direct
             .update_batch(&args(&[(1, ASK), (3, REPLY)]), &[0, 0], None, 1)
             .unwrap();
-        let mut partial = Conversations::new(Arc::clone(&config));
+        let mut partial = Conversations::new(Arc::clone(&config), true);
         partial.update_batch(&args(&[(3, REPLY)]), &[0], None, 1).unwrap();
         let state = partial.state(EmitTo::All).unwrap();
         let converted = direct.convert_to_state(&args(&[(1, ASK)]), None).unwrap();
-        let mut merged = Conversations::new(config);
+        let mut merged = Conversations::new(config, true);
         merged.merge_batch(&state, &[0], 1).unwrap();
         merged.merge_batch(&converted, &[0], 1).unwrap();
         assert_eq!(
             merged.evaluate(EmitTo::All).unwrap().as_ref(),
             direct.evaluate(EmitTo::All).unwrap().as_ref()
         );
+    }
+
+    /// `sla_conversation_report` returns what `sla_conversation` does, summaries aside.
+    #[test]
+    fn the_report_variant_differs_only_by_its_null_summaries() {
+        let rows = args(&[(1, ASK), (2, OTHER), (3, REPLY)]);
+        let run = |summaries: bool| {
+            let mut acc = Conversations::new(Arc::new(Config::default()), summaries);
+            acc.update_batch(&rows, &[0, 1, 0], None, 2).unwrap();
+            acc.evaluate(EmitTo::All).unwrap()
+        };
+        let (full, lite) = (run(true), run(false));
+        let (full, lite) = (full.as_struct(), lite.as_struct());
+        assert_eq!(full.column(0).null_count(), 0);
+        assert_eq!(lite.column(0).null_count(), 2);
+        for c in 1..full.num_columns() {
+            assert_eq!(full.column(c).as_ref(), lite.column(c).as_ref(), "column {c}");
+        }
     }
 }

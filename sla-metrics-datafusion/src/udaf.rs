@@ -28,7 +28,7 @@ fn nullable(name: &str, t: DataType) -> Field {
     Field::new(name, t, true)
 }
 
-fn list_of(t: DataType) -> DataType {
+pub(crate) fn list_of(t: DataType) -> DataType {
     DataType::List(Arc::new(Field::new_list_field(t, true)))
 }
 
@@ -123,7 +123,8 @@ pub(crate) fn conversation_fields() -> Fields {
 /// encoding, R36, rejections and duplicates included), `rejections` (every rejected line:
 /// `line`, `kind`, `message`, R42), `latest` (the later of the engine's watermark and latest
 /// accepted event before finishing, Unix seconds: the finish instant it would choose, R38) and
-/// `segment` (the last instance's segment values).
+/// `segment` (the last instance's segment values). `sla_conversation_report` returns the same
+/// with `summaries` null.
 ///
 /// # Example
 /// ```
@@ -134,7 +135,8 @@ pub fn conversation_type() -> DataType {
     DataType::Struct(conversation_fields())
 }
 
-/// Registers `sla_conversation`, `sla_report` and `sla_report_json` on `ctx`, compiled for
+/// Registers `sla_conversation`, `sla_conversation_report`, `sla_report` and
+/// `sla_report_json` on `ctx`, compiled for
 /// `config` (the SPEC §11 JSON configuration; `{}` is the default).
 ///
 /// # Errors
@@ -156,11 +158,15 @@ pub fn register(ctx: &SessionContext, config_json: &str) -> Result<()> {
     let config = Arc::new(Config::from_json(config_json).map_err(external)?);
     Engine::new((*config).clone()).map_err(external)?;
     let text: Arc<str> = config_json.into();
-    ctx.register_udaf(AggregateUDF::from(SlaConversation {
-        config: Arc::clone(&config),
-        text: Arc::clone(&text),
-        signature: Signature::any(4, Volatility::Immutable),
-    }));
+    for (name, summaries) in [("sla_conversation", true), ("sla_conversation_report", false)] {
+        ctx.register_udaf(AggregateUDF::from(SlaConversation {
+            name,
+            summaries,
+            config: Arc::clone(&config),
+            text: Arc::clone(&text),
+            signature: Signature::any(4, Volatility::Immutable),
+        }));
+    }
     ctx.register_udaf(AggregateUDF::from(SlaReport {
         text: Arc::clone(&text),
         signature: Signature::exact(vec![DataType::Binary], Volatility::Immutable),
@@ -174,6 +180,9 @@ pub fn register(ctx: &SessionContext, config_json: &str) -> Result<()> {
 /// `sla_conversation(line, raw, watermark, finish)`.
 #[derive(Debug)]
 struct SlaConversation {
+    name: &'static str,
+    /// Whether the result carries the summaries (`sla_conversation_report` leaves them null).
+    summaries: bool,
     config: Arc<Config>,
     /// The configuration as given: the function's identity.
     text: Arc<str>,
@@ -182,19 +191,19 @@ struct SlaConversation {
 
 impl PartialEq for SlaConversation {
     fn eq(&self, other: &Self) -> bool {
-        self.text == other.text
+        (self.name, &self.text) == (other.name, &other.text)
     }
 }
 impl Eq for SlaConversation {}
 impl Hash for SlaConversation {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.text.hash(state);
+        (self.name, &self.text).hash(state);
     }
 }
 
 impl AggregateUDFImpl for SlaConversation {
     fn name(&self) -> &str {
-        "sla_conversation"
+        self.name
     }
     fn signature(&self) -> &Signature {
         &self.signature
@@ -203,13 +212,19 @@ impl AggregateUDFImpl for SlaConversation {
         Ok(conversation_type())
     }
     fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(OneConversation::new(Arc::clone(&self.config))))
+        Ok(Box::new(OneConversation::new(
+            Arc::clone(&self.config),
+            self.summaries,
+        )))
     }
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
         true
     }
     fn create_groups_accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(Conversations::new(Arc::clone(&self.config))))
+        Ok(Box::new(Conversations::new(
+            Arc::clone(&self.config),
+            self.summaries,
+        )))
     }
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
         let name = |s: &str| format!("{}[{s}]", args.name);

@@ -188,3 +188,62 @@ async fn real_data_equals_the_engine() {
         eprintln!("SLA_DATA_DIR not set: real-data test not run");
     }
 }
+
+/// R35: `GROUP BY` a segment dimension gives one report per value, each id filed under its
+/// last instance's value: the instance counts per brand are the engine's summaries grouped
+/// that way, and the `NULL` row holds the rejected lines.
+#[tokio::test]
+async fn r35_group_by_brand_files_each_id_under_its_last_instance() {
+    use datafusion::arrow::array::Array;
+    use std::collections::BTreeMap;
+    let data = hostile_stream(7, 600);
+    let dir = temp("segments");
+    let file = dir.join("events.jsonl");
+    std::fs::write(&file, &data).unwrap();
+    let ctx = context(2);
+    sla_metrics_datafusion::register(&ctx, DEFAULT).unwrap();
+    sla_metrics_datafusion::register_events(&ctx, "events", &file)
+        .await
+        .unwrap();
+    let (whole, finish) = sla_metrics_datafusion::report(&ctx, "events", &Config::default())
+        .await
+        .unwrap();
+    let sql = sla_metrics_datafusion::SEGMENT_SQL
+        .replace("{table}", "events")
+        .replace("{finish}", &finish.to_string())
+        .replace("{dim}", "brand");
+    let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+    let mut got = BTreeMap::new();
+    let mut rejected = 0;
+    for b in &batches {
+        let names = datafusion::common::cast::as_string_array(b.column(0)).unwrap();
+        let reports = datafusion::common::cast::as_binary_array(b.column(1)).unwrap();
+        for i in 0..b.num_rows() {
+            let r = sla_metrics::Report::from_bytes(reports.value(i)).unwrap();
+            rejected += r.rejected();
+            let name = (!names.is_null(i)).then(|| names.value(i).to_owned());
+            *got.entry(name).or_insert(0) += r.conversations().total;
+        }
+    }
+    // The engine's instances, each id under its last instance's brand.
+    let run = run_jsonl(&data[..], &Config::default(), 1, true).unwrap();
+    let mut last = BTreeMap::new();
+    for s in &run.summaries {
+        let e = last.entry(s.conversation.clone()).or_insert((0, None, 0));
+        e.0 += 1;
+        if s.instance >= e.2 {
+            (e.1, e.2) = (s.segment.brand.clone(), s.instance);
+        }
+    }
+    let mut expected = BTreeMap::new();
+    for (count, brand, _) in last.values() {
+        *expected.entry(brand.clone()).or_insert(0) += count;
+    }
+    // Lines without a conversation are a group of their own, in the `NULL` row.
+    expected.entry(None).or_insert(0);
+    assert!(expected.len() >= 4, "{expected:?}");
+    assert_eq!(got, expected);
+    assert_eq!(rejected, whole.rejected());
+    assert!(rejected > 0);
+    std::fs::remove_dir_all(dir).unwrap();
+}
