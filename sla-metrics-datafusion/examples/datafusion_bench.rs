@@ -8,6 +8,7 @@
 //!
 //! 1. `engine`: `run_jsonl` with one shard, what `sla_report FILE` does (read, parse, ingest,
 //!    report);
+//!    and with N shards on N threads (`sla_report --shards N`);
 //! 2. `datafusion jsonl`: [`register_events`] (the file parsed into the events table) plus the
 //!    standard report query ([`report`]) with N target partitions (default 2);
 //! 3. `datafusion parquet`: the same query over the same events written as Parquet;
@@ -116,12 +117,20 @@ async fn main() -> Result<()> {
             .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))
     })
     .await?;
+    let (sharded_t, sharded) = best_of_3(|| async {
+        let bytes = std::fs::read(&jsonl)?;
+        run_jsonl(&bytes[..], &Config::default(), partitions, false)
+            .map(|r| r.report)
+            .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))
+    })
+    .await?;
     let (sql_t, (sql, sql_load)) = best_of_3(|| async {
         let (load, _query, report) = sla_report_sql(&jsonl, partitions).await?;
         Ok((report, load))
     })
     .await?;
     let (pq_t, pq) = best_of_3(|| async { sla_report_sql(&parquet, partitions).await.map(|r| r.2) }).await?;
+    assert_eq!(sharded, engine, "--shards N equals one engine (R36)");
     assert_eq!(sql, engine, "the DataFusion report equals the engine's");
     assert_eq!(pq, engine, "the report over Parquet equals the engine's");
 
@@ -153,6 +162,7 @@ async fn main() -> Result<()> {
         );
     };
     row("engine (run_jsonl, 1 shard)", engine_t);
+    row(&format!("engine (run_jsonl, {partitions} shards)"), sharded_t);
     row("datafusion jsonl (load + query)", sql_t);
     println!(
         "{:<38} {:>8.2} s of it loading the events table (last run)",
