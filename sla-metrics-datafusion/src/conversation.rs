@@ -6,7 +6,9 @@
 //! rows of the emitted groups are put in group order with one counting sort, then in line order
 //! within each group, so emitting costs O(rows) plus the engine's own work.
 
-use crate::udaf::{conversation_fields, list_of, rejection_type, segment_type, summary_fields, summary_type};
+use crate::udaf::{
+    conversation_fields, external, list_of, rejection_type, segment_type, summary_fields, summary_type,
+};
 use datafusion::arrow::array::new_null_array;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BinaryBuilder, BooleanArray, Int64Array, ListArray, RecordBatch, StringArray,
@@ -20,10 +22,6 @@ use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
 use datafusion::scalar::ScalarValue;
 use sla_metrics::{Config, Engine, Error, SegmentValues, Summary, Timestamp};
 use std::sync::Arc;
-
-fn external(e: Error) -> DataFusionError {
-    DataFusionError::External(Box::new(e))
-}
 
 /// Seconds since the epoch from a timestamp (any unit) or integer column.
 fn seconds(a: &ArrayRef) -> Result<ArrayRef> {

@@ -16,7 +16,8 @@ use sla_metrics::{Config, Engine, Error, Report};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-fn external(e: Error) -> DataFusionError {
+/// A core error as a DataFusion error (its message and kind kept as the source).
+pub(crate) fn external(e: Error) -> DataFusionError {
     DataFusionError::External(Box::new(e))
 }
 
