@@ -80,11 +80,11 @@ async fn main() -> ExitCode {
         }
         if list {
             let rejected = ctx
-                .sql(
-                    &sla_metrics_datafusion::REJECTIONS_SQL
-                        .replace("{table}", "events")
-                        .replace("{finish}", &finish.to_string()),
-                )
+                .sql(&sla_metrics_datafusion::query(
+                    sla_metrics_datafusion::REJECTIONS_SQL,
+                    "events",
+                    finish,
+                ))
                 .await?
                 .collect()
                 .await?;
@@ -126,9 +126,7 @@ async fn by_segment(
             "--by {dim}: not a segment dimension"
         )));
     }
-    let sql = sla_metrics_datafusion::SEGMENT_SQL
-        .replace("{table}", "events")
-        .replace("{finish}", &finish.to_string())
+    let sql = sla_metrics_datafusion::query(sla_metrics_datafusion::SEGMENT_SQL, "events", finish)
         .replace("{dim}", dim);
     let batches = ctx.sql(&sql).await?.collect().await?;
     let mut out = Vec::new();

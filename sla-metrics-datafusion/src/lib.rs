@@ -98,6 +98,21 @@ SELECT max(CASE WHEN type = 'watermark' THEN arrow_cast(at, 'Int64') - {lateness
 FROM {table}
 WHERE error IS NULL";
 
+/// One of this crate's query templates ([`REPORT_SQL`], [`SEGMENT_SQL`], [`REJECTIONS_SQL`])
+/// for `table` and the finish instant `finish` (Unix seconds, as [`report`] returns it).
+/// [`SEGMENT_SQL`] still needs its `{dim}`.
+///
+/// # Example
+/// ```
+/// let sql = sla_metrics_datafusion::query(sla_metrics_datafusion::REJECTIONS_SQL, "events", 1712052000);
+/// assert!(sql.contains("FROM events") && sql.contains("1712052000"));
+/// ```
+pub fn query(template: &str, table: &str, finish: i64) -> String {
+    template
+        .replace("{table}", table)
+        .replace("{finish}", &finish.to_string())
+}
+
 /// Runs [`REPORT_SQL`] on `table` (registered with [`register_events`]) with the functions
 /// [`register`]ed for `config`, and decodes the merged report. The finish instant is computed
 /// first ([`FINISH_SQL`]); the result equals `sla_report --json` on the same lines. Returns
@@ -131,9 +146,7 @@ async fn run_report(
     config: &Config,
     finish: i64,
 ) -> Result<(Report, Option<i64>)> {
-    let sql = REPORT_SQL
-        .replace("{table}", table)
-        .replace("{finish}", &format!("arrow_cast({finish}, 'Int64')"));
+    let sql = query(REPORT_SQL, table, finish);
     let batches = ctx.sql(&sql).await?.collect().await?;
     let batch = batches
         .iter()

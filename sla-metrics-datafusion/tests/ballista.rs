@@ -112,9 +112,7 @@ async fn ballista_report_equals_the_engine() {
     use ballista::prelude::SessionContextExt;
     for (name, config, seed) in [("default", DEFAULT, 11), ("business", BUSINESS, 12)] {
         let data = hostile_stream(seed, 1200);
-        let dir = temp(&format!("ballista-{name}"));
-        let jsonl = dir.join("events.jsonl");
-        std::fs::write(&jsonl, &data).unwrap();
+        let (dir, jsonl) = write_events(&format!("ballista-{name}"), &data);
         // Executors read the files themselves: Parquet with the events columns.
         let parquet = dir.join("events.parquet");
         sla_metrics_datafusion::write_parquet(&jsonl, &parquet).unwrap();
@@ -128,20 +126,13 @@ async fn ballista_report_equals_the_engine() {
         let ctx = SessionContext::remote_with_state(&format!("df://localhost:{port}"), state(config))
             .await
             .unwrap();
-        // The client plans the query: it needs the functions too (the Ballista upgrade of the
-        // state does not keep them).
-        sla_metrics_datafusion::register(&ctx, config).unwrap();
         // Ballista 55 ships the client's optimized logical plan to the scheduler, and a plan
         // where this rule extracted `c['report']` into a projection below the aggregate does
         // not decode there ("No field named sla_report(__datafusion_extracted_1)").
         assert!(ctx.remove_optimizer_rule("extract_leaf_expressions"));
-        sla_metrics_datafusion::register_events(&ctx, "events", &parquet)
-            .await
-            .unwrap();
-        let parsed = Config::from_json(config).unwrap();
-        let (report, _) = sla_metrics_datafusion::report(&ctx, "events", &parsed)
-            .await
-            .unwrap();
+        // The client plans the query: `sql_run` registers the functions on it too (the
+        // Ballista upgrade of the state does not keep them).
+        let (report, _) = sql_run(&ctx, config, &parquet).await;
         let got = serde_json::to_value(&report).unwrap();
 
         let expected = engine_report(&data, config);

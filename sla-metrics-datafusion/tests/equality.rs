@@ -14,9 +14,7 @@ async fn r36_sql_report_equals_the_engine_on_generated_streams() {
         ("reorder", REORDER, 3),
     ] {
         let data = hostile_stream(seed, 1500);
-        let dir = temp(name);
-        let file = dir.join("events.jsonl");
-        std::fs::write(&file, &data).unwrap();
+        let (dir, file) = write_events(name, &data);
         let expected = engine_report(&data, config);
         assert!(
             expected["rejected"]["count"].as_u64().unwrap() > 0,
@@ -57,20 +55,10 @@ async fn a_directory_reads_as_one_stream_in_name_order() {
 #[tokio::test]
 async fn r42_rejected_lines_are_listed_with_their_errors() {
     let data = hostile_stream(5, 600);
-    let dir = temp("rejections");
-    let file = dir.join("events.jsonl");
-    std::fs::write(&file, &data).unwrap();
+    let (dir, file) = write_events("rejections", &data);
     let ctx = context(2);
-    sla_metrics_datafusion::register(&ctx, DEFAULT).unwrap();
-    sla_metrics_datafusion::register_events(&ctx, "events", &file)
-        .await
-        .unwrap();
-    let (_, finish) = sla_metrics_datafusion::report(&ctx, "events", &Config::default())
-        .await
-        .unwrap();
-    let sql = sla_metrics_datafusion::REJECTIONS_SQL
-        .replace("{table}", "events")
-        .replace("{finish}", &finish.to_string());
+    let (_, finish) = sql_run(&ctx, DEFAULT, &file).await;
+    let sql = sla_metrics_datafusion::query(sla_metrics_datafusion::REJECTIONS_SQL, "events", finish);
     let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
     let mut got = Vec::new();
     for b in &batches {
@@ -88,24 +76,16 @@ async fn r42_rejected_lines_are_listed_with_their_errors() {
         .collect();
     assert!(expected.len() > 10);
     assert_eq!(got, expected);
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// §10: `unnest` of the summaries gives one row per instance, as `sla_report --summaries`.
 #[tokio::test]
 async fn summaries_are_the_engines() {
     let data = hostile_stream(6, 500);
-    let dir = temp("summaries");
-    let file = dir.join("events.jsonl");
-    std::fs::write(&file, &data).unwrap();
+    let (dir, file) = write_events("summaries", &data);
     let ctx = context(2);
-    sla_metrics_datafusion::register(&ctx, BUSINESS).unwrap();
-    sla_metrics_datafusion::register_events(&ctx, "events", &file)
-        .await
-        .unwrap();
-    let config = Config::from_json(BUSINESS).unwrap();
-    let (_, finish) = sla_metrics_datafusion::report(&ctx, "events", &config)
-        .await
-        .unwrap();
+    let (_, finish) = sql_run(&ctx, BUSINESS, &file).await;
     let sql = format!(
         "WITH c AS (SELECT sla_conversation(line, raw, watermark, {finish}) AS c FROM events GROUP BY conversation),
          s AS (SELECT unnest(c['summaries']) AS s FROM c)
@@ -123,7 +103,7 @@ async fn summaries_are_the_engines() {
             got.push((0..6).map(|c| text(b, c, i)).collect::<Vec<_>>());
         }
     }
-    let run = run_jsonl(&data[..], &config, 1, true).unwrap();
+    let run = run_jsonl(&data[..], &Config::from_json(BUSINESS).unwrap(), 1, true).unwrap();
     let mut expected: Vec<Vec<String>> = run
         .summaries
         .iter()
@@ -151,6 +131,7 @@ async fn summaries_are_the_engines() {
     got.sort_by(|a, b| (&a[0], a[1].parse::<u32>().unwrap()).cmp(&(&b[0], b[1].parse::<u32>().unwrap())));
     assert!(expected.len() >= 500);
     assert_eq!(got, expected);
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// `../shared/data`, both files converted to events: the SQL report equals the engine's.
@@ -173,9 +154,7 @@ async fn real_data_equals_the_engine() {
             data.extend_from_slice(e.to_json().as_bytes());
             data.push(b'\n');
         }
-        let dir = temp(name);
-        let file = dir.join("events.jsonl");
-        std::fs::write(&file, &data).unwrap();
+        let (dir, file) = write_events(name, &data);
         for config in [DEFAULT, BUSINESS] {
             let expected = engine_report(&data, config);
             assert!(expected["conversations"]["total"].as_u64().unwrap() > 100);
@@ -197,20 +176,10 @@ async fn r35_group_by_brand_files_each_id_under_its_last_instance() {
     use datafusion::arrow::array::Array;
     use std::collections::BTreeMap;
     let data = hostile_stream(7, 600);
-    let dir = temp("segments");
-    let file = dir.join("events.jsonl");
-    std::fs::write(&file, &data).unwrap();
+    let (dir, file) = write_events("segments", &data);
     let ctx = context(2);
-    sla_metrics_datafusion::register(&ctx, DEFAULT).unwrap();
-    sla_metrics_datafusion::register_events(&ctx, "events", &file)
-        .await
-        .unwrap();
-    let (whole, finish) = sla_metrics_datafusion::report(&ctx, "events", &Config::default())
-        .await
-        .unwrap();
-    let sql = sla_metrics_datafusion::SEGMENT_SQL
-        .replace("{table}", "events")
-        .replace("{finish}", &finish.to_string())
+    let (whole, finish) = sql_run(&ctx, DEFAULT, &file).await;
+    let sql = sla_metrics_datafusion::query(sla_metrics_datafusion::SEGMENT_SQL, "events", finish)
         .replace("{dim}", "brand");
     let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
     let mut got = BTreeMap::new();

@@ -102,16 +102,29 @@ pub fn context(partitions: usize) -> SessionContext {
     SessionContext::new_with_config(SessionConfig::new().with_target_partitions(partitions))
 }
 
-pub async fn sql_report(path: &Path, config: &str, partitions: usize) -> (Value, i64) {
-    let ctx = context(partitions);
-    sla_metrics_datafusion::register(&ctx, config).unwrap();
-    sla_metrics_datafusion::register_events(&ctx, "events", path)
+/// `data` written as `events.jsonl` in a fresh temporary directory `name`: (dir, file).
+pub fn write_events(name: &str, data: &[u8]) -> (PathBuf, PathBuf) {
+    let dir = temp(name);
+    let file = dir.join("events.jsonl");
+    std::fs::write(&file, data).unwrap();
+    (dir, file)
+}
+
+/// Registers the functions for `config` and the events at `path` as table `events` on `ctx`,
+/// and runs the standard report: the report and the finish instant.
+pub async fn sql_run(ctx: &SessionContext, config: &str, path: &Path) -> (sla_metrics::Report, i64) {
+    sla_metrics_datafusion::register(ctx, config).unwrap();
+    sla_metrics_datafusion::register_events(ctx, "events", path)
         .await
         .unwrap();
-    let (report, finish) =
-        sla_metrics_datafusion::report(&ctx, "events", &Config::from_json(config).unwrap())
-            .await
-            .unwrap();
+    sla_metrics_datafusion::report(ctx, "events", &Config::from_json(config).unwrap())
+        .await
+        .unwrap()
+}
+
+/// The standard report's JSON on a fresh context with `partitions` target partitions.
+pub async fn sql_report(path: &Path, config: &str, partitions: usize) -> (Value, i64) {
+    let (report, finish) = sql_run(&context(partitions), config, path).await;
     (serde_json::to_value(&report).unwrap(), finish)
 }
 
