@@ -62,7 +62,7 @@ pub(crate) struct Conversations {
 }
 
 /// The rows of the groups to emit, grouped: `rows[starts[g]..starts[g + 1]]` are group `g`'s
-/// row indices in line order.
+/// row indices.
 struct Grouped {
     rows: Vec<usize>,
     starts: Vec<usize>,
@@ -71,6 +71,13 @@ struct Grouped {
 impl Grouped {
     fn of(&self, g: usize) -> &[usize] {
         &self.rows[self.starts[g]..self.starts[g + 1]]
+    }
+
+    /// Group `g`'s rows, sorted by line number (the order the engine must see them in).
+    fn in_line_order(&mut self, g: usize, line: &[u64]) -> &[usize] {
+        let rows = &mut self.rows[self.starts[g]..self.starts[g + 1]];
+        rows.sort_unstable_by_key(|&r| line[r]);
+        rows
     }
 }
 
@@ -128,7 +135,7 @@ impl Conversations {
         }
     }
 
-    /// The rows of groups `0..n`, grouped and in line order.
+    /// The rows of groups `0..n`, grouped (a counting sort; in arrival order within a group).
     fn grouped(&self, n: usize) -> Grouped {
         let mut starts = vec![0usize; n + 1];
         for &g in &self.group {
@@ -146,9 +153,6 @@ impl Conversations {
                 rows[next[g as usize]] = row;
                 next[g as usize] += 1;
             }
-        }
-        for g in 0..n {
-            rows[starts[g]..starts[g + 1]].sort_unstable_by_key(|&r| self.line[r]);
         }
         Grouped { rows, starts }
     }
@@ -220,7 +224,7 @@ impl Conversations {
 
     /// Replays each of groups `0..n` through its own engine and builds the result structs.
     fn evaluate_groups(&self, n: usize) -> Result<ArrayRef> {
-        let grouped = self.grouped(n);
+        let mut grouped = self.grouped(n);
         let mut summaries: Vec<Summary> = Vec::new();
         let mut summary_counts = Vec::with_capacity(n);
         let mut errors: Vec<Error> = Vec::new();
@@ -232,7 +236,7 @@ impl Conversations {
             let mut engine = Engine::new((*self.config).clone()).map_err(external)?;
             engine.collect_summaries(true);
             let errors_before = errors.len();
-            for &row in grouped.of(g) {
+            for &row in grouped.in_line_order(g, &self.line) {
                 if let Some(w) = self.watermark[row] {
                     engine.advance_to(Timestamp::from_unix(w));
                 }
@@ -244,15 +248,18 @@ impl Conversations {
             latest.push((own != Timestamp::MIN).then(|| own.as_unix()));
             let report = engine.finish_at(self.finish[g].map_or(own, Timestamp::from_unix));
             reports.append_value(report.to_bytes());
-            let mut last = None;
-            let before = summaries.len();
+            let (before, mut last) = (summaries.len(), None);
             for s in engine.drain_summaries() {
-                last = Some(s.segment.clone());
                 if self.summaries {
                     summaries.push(s);
+                } else {
+                    last = Some(s);
                 }
             }
-            segments.push(last);
+            segments.push(match last {
+                Some(s) => Some(s.segment),
+                None => summaries[before..].last().map(|s| s.segment.clone()),
+            });
             summary_counts.push(summaries.len() - before);
             error_counts.push(errors.len() - errors_before);
         }
