@@ -5,10 +5,10 @@
 //! digits, allocated at the first sample) and exact counters. Cardinality is capped: the
 //! `max_segments` smallest values (by name; the earliest cohort periods) get their own segment
 //! and every other value goes to `(other)`, so memory is bounded whatever the input and the
-//! result does not depend on arrival order or sharding (R36). Every conversation lands in exactly one segment of
-//! each breakdown (with `agent`, each reply sample lands in the replying agent's segment), so
-//! the segments of a breakdown merged together equal the overall report's conversation
-//! counts, distributions, FCR, response rate, CSAT and SLA counts.
+//! result does not depend on arrival order or sharding (R36). Every conversation lands in
+//! exactly one segment of each breakdown (with `agent`, each reply sample lands in the
+//! replying agent's segment), so the segments of a breakdown merged together equal the overall
+//! report's conversation counts, distributions, FCR, response rate, CSAT and SLA counts.
 
 use crate::conversation::Conversation;
 use crate::encoding::{Reader, Writer};
@@ -303,9 +303,8 @@ impl Breakdown {
             self.segments.push(Segment { name, report });
             return Ok(i);
         }
-        let special = [NO_VALUE, OVERFLOW];
         let largest = (0..self.segments.len())
-            .filter(|&i| !special.contains(&self.segments[i].name.as_str()))
+            .filter(|&i| !is_special(&self.segments[i].name))
             .max_by(|&a, &b| self.segments[a].name.cmp(&self.segments[b].name));
         let Some(i) = largest.filter(|&i| name < self.segments[i].name) else {
             return self.fold_into_overflow(report);
@@ -336,13 +335,8 @@ impl Breakdown {
     /// Whether a new value `name` goes to `(other)`: `max_segments` values have their own
     /// segment already (`(none)` and `(other)` themselves never count and are never capped).
     fn is_full(&self, name: &str) -> bool {
-        let special = [NO_VALUE, OVERFLOW];
-        let regular = self
-            .segments
-            .iter()
-            .filter(|s| !special.contains(&s.name.as_str()))
-            .count();
-        !special.contains(&name) && regular >= self.max_segments
+        let regular = self.segments.iter().filter(|s| !is_special(&s.name)).count();
+        !is_special(name) && regular >= self.max_segments
     }
 
     /// The segment of an engine-side key, naming it on first sight.
@@ -352,7 +346,7 @@ impl Breakdown {
         }
         let i = self.named(name(), rules);
         self.slots.insert(key, i);
-        if ![NO_VALUE, OVERFLOW].contains(&self.segments[i as usize].name.as_str()) {
+        if !is_special(&self.segments[i as usize].name) {
             // The segment's only engine key (a value has one), redirected if it is evicted.
             self.key_of.insert(i, key);
         }
@@ -464,6 +458,12 @@ impl Breakdown {
         }
         Ok(b)
     }
+}
+
+/// `(none)` and `(other)`: segments that never count against, and are never evicted by, the
+/// cap.
+fn is_special(name: &str) -> bool {
+    name == NO_VALUE || name == OVERFLOW
 }
 
 /// The segment name of an interned value.

@@ -308,26 +308,29 @@ fn r35_segments_config() {
     }
 }
 
+/// A conversation `id` of `brand` opened by the customer at `at`.
+fn branded(engine: &mut sla_metrics::Engine, id: &str, brand: &str, at: sla_metrics::Timestamp) {
+    use sla_metrics::{Author, Event, EventKind};
+    let attrs = EventKind::Attributes {
+        channel: None,
+        brand: Some(brand.into()),
+        tags: None,
+    };
+    engine.ingest(&Event::new(id, at, attrs)).unwrap();
+    engine.ingest(&Event::message(id, at, Author::Customer)).unwrap();
+}
+
 /// R35: values beyond `max_segments` share the `(other)` segment; conversations without a
 /// value share `(none)`; nothing is lost.
 #[test]
 fn r35_segment_cap_folds_into_other() {
-    use sla_metrics::{Author, Config, Dimension, Engine, Event, EventKind};
+    use sla_metrics::{Author, Config, Dimension, Engine, Event};
     let mut engine =
         Engine::new(Config::from_json(r#"{"segments": {"by": ["brand"], "max_segments": 2}}"#).unwrap())
             .unwrap();
     let t0: sla_metrics::Timestamp = "2024-04-02T10:00:00Z".parse().unwrap();
     for (i, brand) in ["a", "b", "c", "d", "a"].iter().enumerate() {
-        let id = format!("c{i}");
-        let attrs = EventKind::Attributes {
-            channel: None,
-            brand: Some((*brand).into()),
-            tags: None,
-        };
-        engine.ingest(&Event::new(id.as_str(), t0, attrs)).unwrap();
-        engine
-            .ingest(&Event::message(id.as_str(), t0, Author::Customer))
-            .unwrap();
+        branded(&mut engine, &format!("c{i}"), brand, t0);
     }
     engine
         .ingest(&Event::message("no-brand", t0, Author::Customer))
@@ -348,23 +351,14 @@ fn r35_segment_cap_folds_into_other() {
 /// merge into the single engine's.
 #[test]
 fn r35_segment_cap_keeps_the_smallest_values_in_any_order() {
-    use sla_metrics::{Author, Config, Dimension, Engine, Event, EventKind, Report};
+    use sla_metrics::{Config, Dimension, Engine, Report};
     let config = Config::from_json(r#"{"segments": {"by": ["brand"], "max_segments": 2}}"#).unwrap();
     let t0: sla_metrics::Timestamp = "2024-04-02T10:00:00Z".parse().unwrap();
     let brands = ["d", "c", "d", "b", "a", "c", "e"];
     let feed = |engine: &mut Engine, keep: &dyn Fn(usize) -> bool| {
         for (i, brand) in brands.iter().enumerate().filter(|(i, _)| keep(*i)) {
-            let id = format!("c{i}");
             let at = t0.add_secs(i as i64 * 401 * 86_400);
-            let attrs = EventKind::Attributes {
-                channel: None,
-                brand: Some((*brand).into()),
-                tags: None,
-            };
-            engine.ingest(&Event::new(id.as_str(), at, attrs)).unwrap();
-            engine
-                .ingest(&Event::message(id.as_str(), at, Author::Customer))
-                .unwrap();
+            branded(engine, &format!("c{i}"), brand, at);
             // Finalize each conversation before the next arrives: the arrival order is the
             // order its brand is first filed in.
             engine.advance_to(at.add_secs(400 * 86_400));
