@@ -156,6 +156,15 @@ impl Pools {
     }
 }
 
+/// Makes room for one more element, growing by half rather than doubling: per-conversation
+/// lists are short and many, so spare capacity is most of their memory (R40).
+#[inline]
+fn grow_by_half<T>(v: &mut Vec<T>) {
+    if v.len() == v.capacity() {
+        v.reserve_exact(v.len() / 2 + 2);
+    }
+}
+
 /// What applying an event did that the engine must act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Applied {
@@ -286,6 +295,7 @@ impl Conversation {
     #[inline]
     pub(crate) fn remember_id(&mut self, h: u64) {
         self.id_bloom |= (1u64 << (h & 63)) | (1u64 << ((h >> 6) & 63));
+        grow_by_half(&mut self.ids);
         self.ids.push(h);
     }
 
@@ -408,6 +418,7 @@ impl Conversation {
             }
         }
         if let Some(start) = self.waiting_since.take() {
+            grow_by_half(&mut self.samples);
             self.samples.push(Sample { start, end: t, agent });
             for i in self.sla_mut() {
                 if i.metric.is_reply() && i.state == State::Running {
