@@ -103,6 +103,26 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// The common case of [`string`](Self::string), inlined: a string at the current `"`
+    /// without escapes or control characters, consumed and borrowed. `None`, consuming nothing,
+    /// for anything else (`string` then reads or rejects it).
+    #[inline(always)]
+    fn plain(&mut self) -> Option<&'a str> {
+        if self.peek() != Some(b'"') {
+            return None;
+        }
+        let start = self.i + 1;
+        let rest = self.b.get(start..)?;
+        let p = find_special(rest)?;
+        if rest[p] != b'"' {
+            return None;
+        }
+        // Both ends are ASCII quotes, so the slice is on character boundaries.
+        let s = self.s.get(start..start + p)?;
+        self.i = start + p + 1;
+        Some(s)
+    }
+
     /// A string starting at the current `"`: borrowed when it has no escapes.
     #[inline]
     fn string(&mut self) -> Res<Cow<'a, str>> {
@@ -293,7 +313,17 @@ impl<'a> Scanner<'a> {
     }
 
     #[inline]
+    #[inline(always)]
     fn opt_string(&mut self, field: &str) -> Res<Option<Cow<'a, str>>> {
+        match self.plain() {
+            Some(s) => Ok(Some(Cow::Borrowed(s))),
+            None => self.opt_string_slow(field),
+        }
+    }
+
+    /// [`opt_string`](Self::opt_string) for `null`, escapes and errors.
+    #[inline(never)]
+    fn opt_string_slow(&mut self, field: &str) -> Res<Option<Cow<'a, str>>> {
         if self.null()? {
             return Ok(None);
         }
@@ -451,7 +481,10 @@ pub(crate) fn read_object<'a>(line: &'a [u8], f: &mut Fields<'a>) -> Res<()> {
         loop {
             sc.ws();
             let key_start = sc.i + 1;
-            let key = sc.string()?;
+            let key = match sc.plain() {
+                Some(k) => Cow::Borrowed(k),
+                None => sc.string()?,
+            };
             let field = match &key {
                 Cow::Borrowed(k) => field_at(line, key_start, k.len()),
                 Cow::Owned(k) => field_at(k.as_bytes(), 0, k.len()),
