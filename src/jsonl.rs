@@ -147,27 +147,29 @@ pub struct JsonlStats {
     pub rejected: u64,
 }
 
-/// The first `\n` in `hay`, eight bytes at a time (SWAR).
+/// The first `\n` in `hay`.
 #[inline]
 pub(crate) fn find_newline(hay: &[u8]) -> Option<usize> {
+    find_byte(hay, b'\n')
+}
+
+/// The first `byte` in `hay`, eight bytes at a time (SWAR).
+#[inline]
+pub(crate) fn find_byte(hay: &[u8], byte: u8) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
-    const NL: u64 = LO * b'\n' as u64;
+    let pattern = LO * byte as u64;
     let mut chunks = hay.chunks_exact(8);
     let mut at = 0;
     for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) ^ NL;
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) ^ pattern;
         let found = w.wrapping_sub(LO) & !w & HI;
         if found != 0 {
             return Some(at + (found.trailing_zeros() / 8) as usize);
         }
         at += 8;
     }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| b == b'\n')
-        .map(|p| at + p)
+    chunks.remainder().iter().position(|&b| b == byte).map(|p| at + p)
 }
 
 /// Splits a byte stream into lines (only `\n` ends a line) with a large reusable buffer, and

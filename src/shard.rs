@@ -84,7 +84,7 @@ fn string_field<'a>(line: &'a [u8], key: &[u8]) -> Option<std::borrow::Cow<'a, [
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let first = *needle.first()?;
     let mut from = 0;
-    while let Some(p) = hay[from..].iter().position(|&b| b == first) {
+    while let Some(p) = crate::jsonl::find_byte(&hay[from..], first) {
         let at = from + p;
         if hay.len() - at >= needle.len() && hay[at..].iter().zip(needle).all(|(a, b)| a == b) {
             return Some(at);
