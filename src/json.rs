@@ -312,7 +312,6 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    #[inline]
     #[inline(always)]
     fn opt_string(&mut self, field: &str) -> Res<Option<Cow<'a, str>>> {
         match self.plain() {

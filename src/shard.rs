@@ -330,6 +330,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn find_byte_agrees_with_a_plain_search() {
+        // Every length up to three words, every position, bytes either side of the pattern
+        // (the SWAR borrow can only flag bytes above the first match, never below it).
+        for len in 0..24 {
+            for at in 0..=len {
+                for (byte, fill) in [(b'w', b'v'), (b'\n', 0x0b), (0x80, 0x7f), (0xff, 0x00)] {
+                    let mut hay = vec![fill; len];
+                    if at < len {
+                        hay[at] = byte;
+                        hay[len - 1] = byte;
+                    }
+                    let expected = hay.iter().position(|&b| b == byte);
+                    assert_eq!(crate::jsonl::find_byte(&hay, byte), expected, "{hay:?}");
+                }
+            }
+        }
+        assert_eq!(find(b"a watermark", b"watermark"), Some(2));
+        assert_eq!(find(b"waterwatermar", b"watermark"), None);
+    }
+
+    #[test]
     fn r36_routing_reads_ids_like_the_parser() {
         let id = |l: &[u8]| string_field(l, b"\"conversation\"").map(|c| c.into_owned());
         assert_eq!(id(br#"{"conversation":"c1","at":"x"}"#), Some(b"c1".to_vec()));
