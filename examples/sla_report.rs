@@ -20,18 +20,14 @@
 //! Exit status: 0 all good; 1 some line was rejected (the report is still printed); 2 a
 //! `--fail-under` target fell short (takes precedence over 1); 3 a usage, config or input error.
 
+#[path = "common/allocator.rs"]
+mod allocator;
 #[path = "common/progress.rs"]
 mod progress;
 
 use sla_metrics::{run_jsonl, ChartData, Config, Dimension, Workload};
 use std::io::Write;
 use std::process::ExitCode;
-
-// The per-conversation lists are many small, short-lived allocations; mimalloc serves them
-// faster than the system allocator (README, Performance). `--features system-allocator` to compare.
-#[cfg(not(feature = "system-allocator"))]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const USAGE: &str = "usage: sla_report [FILE.jsonl|-] [--config CONFIG.json] [--json] [--summaries] \
                      [--shards N] [--by DIM,DIM...] [--tz ZONE] [--svg FILE.svg] [--fail-under PATH=MIN]...";

@@ -10,15 +10,12 @@
 //!
 //! `--write` also saves the JSON Lines so the SQL baseline can run on the same file.
 
+#[path = "common/allocator.rs"]
+mod allocator;
+
 use sla_metrics::{run_jsonl, Config, Engine, Event, Workload};
 use std::borrow::Cow;
 use std::time::Instant;
-
-// The per-conversation lists are many small, short-lived allocations; mimalloc serves them
-// faster than the system allocator (README, Performance). `--features system-allocator` to compare.
-#[cfg(not(feature = "system-allocator"))]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The events with their strings laid out contiguously, as a parser's buffer holds them, so the
 /// measurement is of the engine rather than of where the generator's allocations landed.
