@@ -21,6 +21,36 @@ pub(crate) struct Sample {
 /// used by `requester_wait` or `agent_work` targets (`Rules::compile` checks the limit).
 pub(crate) const TRACKED_CLOCKS: usize = 4;
 
+/// Status time (R15) per tracked clock and bucket, in whole seconds saturating at 136 years:
+/// the first clock inline, the others (business hours, named schedules) boxed, allocated only
+/// once a conversation accrues time on them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StatusTime {
+    first: [u32; 3],
+    rest: Option<Box<[[u32; 3]; TRACKED_CLOCKS - 1]>>,
+}
+
+impl StatusTime {
+    /// The buckets of clock `c` (zeros for a clock never accrued).
+    #[inline]
+    pub(crate) fn get(&self, c: usize) -> [u32; 3] {
+        match c {
+            0 => self.first,
+            _ => self.rest.as_ref().map_or([0; 3], |r| r[c - 1]),
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, c: usize, b: usize, secs: u32) {
+        let slot = match c {
+            0 => &mut self.first[b],
+            _ if secs == 0 => return,
+            _ => &mut self.rest.get_or_insert_with(Box::default)[c - 1][b],
+        };
+        *slot = slot.saturating_add(secs);
+    }
+}
+
 /// Status-time buckets (R15): `new`+`open`, `pending`, `on_hold`.
 const WORK: usize = 0;
 const PENDING: usize = 1;
@@ -77,6 +107,46 @@ impl FinalizedBy {
     }
 }
 
+/// An optional instant in 8 bytes rather than 16: [`Timestamp::MIN`] stands for none, an
+/// instant no accepted event carries (R1: `event::check` keeps `at` within years 0000–9999).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MaybeAt(Timestamp);
+
+impl MaybeAt {
+    pub(crate) const NONE: MaybeAt = MaybeAt(Timestamp::MIN);
+
+    #[inline]
+    pub(crate) fn some(t: Timestamp) -> MaybeAt {
+        MaybeAt(t)
+    }
+
+    #[inline]
+    pub(crate) fn get(self) -> Option<Timestamp> {
+        (self.0 != Timestamp::MIN).then_some(self.0)
+    }
+
+    #[inline]
+    pub(crate) fn is_some(self) -> bool {
+        self.0 != Timestamp::MIN
+    }
+
+    #[inline]
+    pub(crate) fn is_none(self) -> bool {
+        self.0 == Timestamp::MIN
+    }
+
+    #[inline]
+    pub(crate) fn take(&mut self) -> Option<Timestamp> {
+        std::mem::replace(self, MaybeAt::NONE).get()
+    }
+}
+
+impl From<Option<Timestamp>> for MaybeAt {
+    fn from(t: Option<Timestamp>) -> MaybeAt {
+        t.map_or(MaybeAt::NONE, MaybeAt)
+    }
+}
+
 /// The state of one live conversation instance.
 #[derive(Debug)]
 pub(crate) struct Conversation {
@@ -85,12 +155,12 @@ pub(crate) struct Conversation {
     pub(crate) last_at: Timestamp,
     status_since: Timestamp,
     /// Oldest unanswered customer message (R8); `None` when nobody waits.
-    waiting_since: Option<Timestamp>,
-    pub(crate) first_resolution_at: Option<Timestamp>,
+    waiting_since: MaybeAt,
+    pub(crate) first_resolution_at: MaybeAt,
     /// Last move into solved, or a close from another status (R13, R14).
-    pub(crate) last_resolution_at: Option<Timestamp>,
-    /// Status time per tracked clock and bucket (R15), whole seconds (saturating at 136 years).
-    pub(crate) status_time: [[u32; 3]; TRACKED_CLOCKS],
+    pub(crate) last_resolution_at: MaybeAt,
+    /// Status time per tracked clock and bucket (R15).
+    pub(crate) status_time: StatusTime,
     pub(crate) instance: u32,
     pub(crate) replies: u32,
     pub(crate) reopens: u32,
@@ -179,10 +249,10 @@ impl Conversation {
             created_at,
             last_at: created_at,
             status_since: created_at,
-            waiting_since: None,
-            first_resolution_at: None,
-            last_resolution_at: None,
-            status_time: [[0; 3]; TRACKED_CLOCKS],
+            waiting_since: MaybeAt::NONE,
+            first_resolution_at: MaybeAt::NONE,
+            last_resolution_at: MaybeAt::NONE,
+            status_time: StatusTime::default(),
             instance,
             replies: 0,
             reopens: 0,
@@ -215,7 +285,7 @@ impl Conversation {
     pub(crate) fn due(&self, rules: &Rules) -> (Timestamp, FinalizedBy) {
         let idle = self.last_at.add_secs(rules.idle_timeout_s);
         if self.status == Status::Solved {
-            if let Some(solved) = self.last_resolution_at {
+            if let Some(solved) = self.last_resolution_at.get() {
                 let window = solved.add_secs(rules.reopen_window_s);
                 if window <= idle {
                     return (window, FinalizedBy::ReopenWindow);
@@ -282,6 +352,15 @@ impl Conversation {
                 .min()
                 .unwrap_or(Timestamp::MAX);
         }
+    }
+
+    /// Bytes this conversation holds on the heap, besides itself (R40, `Engine::memory`).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.samples.capacity() * size_of::<Sample>()
+            + self.sla.capacity() * size_of::<Instance>()
+            + self.ids.capacity() * size_of::<u64>()
+            + self.status_time.rest.as_ref().map_or(0, |r| size_of_val(&**r))
     }
 
     /// Whether an event id (by hash) was seen in this instance (R4).
@@ -435,7 +514,7 @@ impl Conversation {
             return;
         }
         if self.waiting_since.is_some() {
-            self.waiting_since = Some(t);
+            self.waiting_since = MaybeAt::some(t);
             for i in self.sla_mut() {
                 if i.metric.is_reply() && i.state == State::Running {
                     i.start = t;
@@ -450,7 +529,7 @@ impl Conversation {
 
     /// R8, R20, R25: a wait starts; the policy's reply targets for it activate.
     fn start_wait(&mut self, t: Timestamp, rules: &Rules) {
-        self.waiting_since = Some(t);
+        self.waiting_since = MaybeAt::some(t);
         if self.policy == NO_POLICY {
             return;
         }
@@ -485,7 +564,7 @@ impl Conversation {
     /// R26: exclusion ends the wait and cancels every instance, whatever its outcome.
     fn on_exclude(&mut self, reason: ExcludeReason, t: Timestamp) {
         self.excluded = Some(reason);
-        self.waiting_since = None;
+        self.waiting_since = MaybeAt::NONE;
         for i in self.sla_mut() {
             i.state = State::Cancelled;
         }
@@ -499,7 +578,7 @@ impl Conversation {
                 let add = rules.clocks[c]
                     .between(self.status_since, t)
                     .clamp(0, u32::MAX as i64) as u32;
-                self.status_time[c][b] = self.status_time[c][b].saturating_add(add);
+                self.status_time.add(c, b, add);
             }
         }
         self.status_since = t;
@@ -530,8 +609,10 @@ impl Conversation {
             self.reopens += 1;
         }
         if resolves {
-            self.first_resolution_at.get_or_insert(t);
-            self.last_resolution_at = Some(t);
+            if self.first_resolution_at.is_none() {
+                self.first_resolution_at = MaybeAt::some(t);
+            }
+            self.last_resolution_at = MaybeAt::some(t);
         }
         self.status = new;
         for i in self.sla_mut() {
@@ -575,7 +656,7 @@ impl Conversation {
         };
         match metric {
             SlaMetric::FirstResponse | SlaMetric::NextReply => {
-                match self.waiting_since {
+                match self.waiting_since.get() {
                     Some(w) if self.wait_metric() == metric => {
                         inst.start = w;
                         inst.since = w;
@@ -593,7 +674,7 @@ impl Conversation {
             SlaMetric::FullResolution => {
                 inst.deadline = clock.deadline(inst.start, inst.threshold_s);
                 if self.resolved() {
-                    let at = self.last_resolution_at.unwrap_or(t);
+                    let at = self.last_resolution_at.get().unwrap_or(t);
                     inst.state = if at <= inst.deadline {
                         State::Fulfilled
                     } else {
@@ -637,7 +718,7 @@ impl Conversation {
     /// time tracked on its clock (every clock a pausing target uses is tracked, see `Rules`).
     fn used(&self, metric: SlaMetric, clock: u8, t: Timestamp, rules: &Rules) -> i64 {
         let c = clock as usize;
-        let acc = &self.status_time[c];
+        let acc = self.status_time.get(c);
         let mut used = acc[WORK] as i64
             + if metric == SlaMetric::RequesterWait {
                 acc[ON_HOLD] as i64
@@ -701,7 +782,7 @@ impl Conversation {
                             match inst.state {
                                 State::Running if inst.deadline < t => inst.state = State::Breached,
                                 State::Fulfilled
-                                    if self.last_resolution_at.is_some_and(|r| r > inst.deadline) =>
+                                    if self.last_resolution_at.get().is_some_and(|r| r > inst.deadline) =>
                                 {
                                     inst.state = State::Breached
                                 }
@@ -809,7 +890,7 @@ fn on_status_change(i: &mut Instance, old: Status, new: Status, resolves: bool, 
 /// order. Decoding checks every enum code and every index into the rules, so a checkpoint made
 /// under another configuration cannot index out of range.
 pub(crate) mod encode {
-    use super::{Conversation, Sample, TRACKED_CLOCKS};
+    use super::{Conversation, MaybeAt, Sample, StatusTime, TRACKED_CLOCKS};
     use crate::config::SlaMetric;
     use crate::encoding::{Reader, Writer};
     use crate::event::{Author, ExcludeReason, Priority, Status};
@@ -869,10 +950,12 @@ pub(crate) mod encode {
         w.ts(c.created_at);
         w.ts(c.last_at);
         w.ts(c.status_since);
-        w.opt_ts(c.waiting_since);
-        w.opt_ts(c.first_resolution_at);
-        w.opt_ts(c.last_resolution_at);
-        c.status_time.iter().flatten().for_each(|&s| w.u32(s));
+        w.opt_ts(c.waiting_since.get());
+        w.opt_ts(c.first_resolution_at.get());
+        w.opt_ts(c.last_resolution_at.get());
+        (0..TRACKED_CLOCKS)
+            .flat_map(|k| c.status_time.get(k))
+            .for_each(|s| w.u32(s));
         for v in [
             c.instance, c.replies, c.reopens, c.channel, c.brand, c.team, c.agent,
         ] {
@@ -931,12 +1014,14 @@ pub(crate) mod encode {
         let created_at = r.ts()?;
         let last_at = r.ts()?;
         let status_since = r.ts()?;
-        let waiting_since = r.opt_ts()?;
-        let first_resolution_at = r.opt_ts()?;
-        let last_resolution_at = r.opt_ts()?;
-        let mut status_time = [[0u32; 3]; TRACKED_CLOCKS];
-        for s in status_time.iter_mut().flatten() {
-            *s = r.u32()?;
+        let waiting_since = MaybeAt::from(r.opt_ts()?);
+        let first_resolution_at = MaybeAt::from(r.opt_ts()?);
+        let last_resolution_at = MaybeAt::from(r.opt_ts()?);
+        let mut status_time = StatusTime::default();
+        for k in 0..TRACKED_CLOCKS {
+            for b in 0..3 {
+                status_time.add(k, b, r.u32()?);
+            }
         }
         let instance = r.u32()?;
         let replies = r.u32()?;

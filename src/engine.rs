@@ -157,8 +157,9 @@ pub struct Engine {
     rules: Rules,
     /// Interned channels, brands, teams and agents.
     names: Names,
-    /// Open conversation instances, their state inline with the id (one lookup, one place).
-    live: FxHashMap<Key, Conversation>,
+    /// Open conversation instances. The state is boxed so the table's entries stay small: a
+    /// growing table moves 33-byte entries, not whole conversations.
+    live: FxHashMap<Key, Box<Conversation>>,
     /// Finalized ids still remembered for follow-ups (R6).
     finalized: FxHashMap<Key, Memory>,
     /// Finalization timers `(due, id)`, earliest first; an entry whose due differs from its
@@ -499,7 +500,7 @@ impl Engine {
             }
             Applied::Continue => {
                 arm_timer(&mut self.timers, &mut conv, &self.rules, || key.clone());
-                self.live.insert(key, conv);
+                self.live.insert(key, Box::new(conv));
             }
         }
     }
@@ -510,7 +511,7 @@ impl Engine {
             .live
             .remove_entry(key)
             .expect("finalize is called on a live conversation");
-        self.finalize_conversation(key, conv, at, by)
+        self.finalize_conversation(key, *conv, at, by)
     }
 
     /// Status time and SLA outcomes as of `at`, the report and summary, then frees the state,
@@ -663,15 +664,15 @@ impl Engine {
     pub fn finish_at(&mut self, at: Timestamp) -> Report {
         self.release(None);
         let fin = at.max(self.watermark).max(self.latest);
-        let mut open: Vec<(Key, Conversation)> = self.live.drain().collect();
+        let mut open: Vec<(Key, Box<Conversation>)> = self.live.drain().collect();
         // A deterministic order for the summaries, whatever the table's layout.
         open.sort_unstable_by(|a, b| a.1.created_at.cmp(&b.1.created_at).then_with(|| a.0.cmp(&b.0)));
         for (key, conv) in open {
             let (due, by) = conv.due(&self.rules);
             if due <= fin {
-                self.finalize_conversation(key, conv, due, by);
+                self.finalize_conversation(key, *conv, due, by);
             } else {
-                self.finalize_conversation(key, conv, fin, FinalizedBy::Finish);
+                self.finalize_conversation(key, *conv, fin, FinalizedBy::Finish);
             }
         }
         self.timers.clear();
@@ -694,15 +695,12 @@ impl Engine {
     /// ```
     pub fn memory(&self) -> MemoryUsage {
         use std::mem::size_of;
-        let entry = size_of::<(Key, Conversation)>() + 1;
-        let mut open_state_bytes = 0;
-        for (key, c) in &self.live {
-            open_state_bytes += entry
-                + key.heap_len()
-                + c.samples.capacity() * size_of::<crate::conversation::Sample>()
-                + c.sla.capacity() * size_of::<crate::sla::Instance>()
-                + c.ids.capacity() * size_of::<u64>();
-        }
+        let entry = size_of::<(Key, Box<Conversation>)>() + 1;
+        let open_state_bytes = self
+            .live
+            .iter()
+            .map(|(key, c)| entry + key.heap_len() + size_of::<Conversation>() + c.heap_bytes())
+            .sum();
         let open = self.live.len();
         MemoryUsage {
             open_conversations: open,
@@ -846,7 +844,7 @@ impl Engine {
                     }
                 }
             }
-            if e.live.insert(key, conv).is_some() {
+            if e.live.insert(key, Box::new(conv)).is_some() {
                 return Err(Error::encoding("a conversation appears twice"));
             }
         }

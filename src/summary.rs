@@ -182,13 +182,13 @@ pub(crate) fn measure(
 pub(crate) fn measure_without_replies(conv: &Conversation, c: usize, rules: &Rules) -> Durations {
     let clock = &rules.clocks[c];
     let span = |a: Timestamp, b: Timestamp| clock.between(a, b);
-    let st = conv.status_time[c].map(i64::from);
+    let st = conv.status_time.get(c).map(i64::from);
     Durations {
         first_response_s: None,
         next_reply_s: Vec::new(),
-        first_resolution_s: conv.first_resolution_at.map(|r| span(conv.created_at, r)),
+        first_resolution_s: conv.first_resolution_at.get().map(|r| span(conv.created_at, r)),
         full_resolution_s: if conv.resolved() {
-            conv.last_resolution_at.map(|r| span(conv.created_at, r))
+            conv.last_resolution_at.get().map(|r| span(conv.created_at, r))
         } else {
             None
         },

@@ -151,3 +151,33 @@ proptest! {
         }
     }
 }
+
+/// R1, R42: a typed event's `at` must be an instant RFC 3339 can write (years 0000–9999); one
+/// outside is `invalid` and changes nothing, while the extremes of that range are accepted.
+#[test]
+fn r1_typed_events_outside_rfc3339_years_are_invalid() {
+    let mut e = engine(false);
+    for secs in [
+        i64::MIN,
+        -62_167_219_200 - 2 * 86_400,
+        253_402_300_800 + 2 * 86_400,
+        i64::MAX,
+    ] {
+        let ev = Event::message("c1", Timestamp::from_unix(secs), Author::Customer);
+        let err = e.ingest(&ev).unwrap_err();
+        assert!(
+            matches!(err.kind(), sla_metrics::ErrorKind::Invalid { .. }),
+            "{err}"
+        );
+    }
+    assert_eq!(e.open_conversations(), 0);
+    let first = Timestamp::parse("0000-01-01T00:00:00+23:59").unwrap();
+    let last = Timestamp::parse("9999-12-31T23:59:59-23:59").unwrap();
+    for (id, at) in [("early", first), ("late", last)] {
+        assert!(
+            e.ingest(&Event::message(id, at, Author::Customer)).is_ok(),
+            "{at}"
+        );
+    }
+    assert_eq!(e.open_conversations(), 2);
+}
