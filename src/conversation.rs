@@ -8,13 +8,118 @@ use crate::intern::{Names, NONE};
 use crate::sla::{Instance, Rules, State, NO_POLICY};
 use crate::Timestamp;
 
-/// One reply sample (R9): the wait it ends and who ended it.
+/// One reply sample (R9): the wait it ends and who ended it, in 16 bytes: the reply instant,
+/// then the wait (40 bits: 34 000 years, more than any two instants R1 accepts lie apart) and
+/// the replying agent (24 bits: interned ids stay below 2^16, `NONE` and `OTHER` are mapped).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Sample {
-    pub(crate) start: Timestamp,
-    pub(crate) end: Timestamp,
+    end: Timestamp,
+    wait_and_agent: u64,
+}
+
+const AGENT_BITS: u32 = 24;
+const AGENT_MASK: u64 = (1 << AGENT_BITS) - 1;
+/// Longest wait a sample holds.
+const MAX_WAIT_S: i64 = (1 << (64 - AGENT_BITS)) - 1;
+
+impl Sample {
+    /// `None` if `start` is after `end` or the wait does not fit (a corrupt checkpoint only).
+    pub(crate) fn new(start: Timestamp, end: Timestamp, agent: u32) -> Option<Sample> {
+        let wait = end.secs_since(start);
+        if !(0..=MAX_WAIT_S).contains(&wait) {
+            return None;
+        }
+        // NONE and OTHER (u32::MAX, u32::MAX - 1) keep their low 24 bits, which no interned
+        // agent reaches (at most 65 536 values).
+        let agent = u64::from(agent) & AGENT_MASK;
+        Some(Sample {
+            end,
+            wait_and_agent: (wait as u64) << AGENT_BITS | agent,
+        })
+    }
+
+    /// When the wait started.
+    #[inline]
+    pub(crate) fn start(self) -> Timestamp {
+        self.end.add_secs(-((self.wait_and_agent >> AGENT_BITS) as i64))
+    }
+
+    /// The reply that ended it.
+    #[inline]
+    pub(crate) fn end(self) -> Timestamp {
+        self.end
+    }
+
     /// The replying agent, interned when a report breaks down by agent (R35); else `NONE`.
-    pub(crate) agent: u32,
+    #[inline]
+    pub(crate) fn agent(self) -> u32 {
+        let a = (self.wait_and_agent & AGENT_MASK) as u32;
+        if a >= (NONE & AGENT_MASK as u32) - 1 {
+            a | !(AGENT_MASK as u32)
+        } else {
+            a
+        }
+    }
+}
+
+impl Sample {
+    fn to_words(self) -> [u64; 2] {
+        [self.end.as_unix() as u64, self.wait_and_agent]
+    }
+
+    fn from_words(w: &[u64]) -> Sample {
+        Sample {
+            end: Timestamp::from_unix(w[0] as i64),
+            wait_and_agent: w[1],
+        }
+    }
+}
+
+/// A conversation's reply samples (R9) and the hashes of its event ids (R4) in one heap list,
+/// so an event touches one allocation, not two: the samples first, two words each, then the
+/// ids. A reply moves the ids up two words; a conversation has few of either.
+#[derive(Debug, Default)]
+pub(crate) struct Trail {
+    words: Vec<u64>,
+    samples: u32,
+}
+
+impl Trail {
+    /// The reply samples in order: the first is the FRT, the rest NRTs (R9).
+    #[inline]
+    pub(crate) fn samples(&self) -> impl DoubleEndedIterator<Item = Sample> + ExactSizeIterator + Clone + '_ {
+        self.words[..2 * self.samples as usize]
+            .chunks_exact(2)
+            .map(Sample::from_words)
+    }
+
+    #[inline]
+    fn has_samples(&self) -> bool {
+        self.samples > 0
+    }
+
+    fn push_sample(&mut self, s: Sample) {
+        grow_by_half(&mut self.words);
+        let at = 2 * self.samples as usize;
+        self.words.splice(at..at, s.to_words());
+        self.samples += 1;
+    }
+
+    /// The id hashes, in arrival order.
+    #[inline]
+    fn ids(&self) -> &[u64] {
+        &self.words[2 * self.samples as usize..]
+    }
+
+    #[inline]
+    fn push_id(&mut self, h: u64) {
+        grow_by_half(&mut self.words);
+        self.words.push(h);
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.words.capacity() * std::mem::size_of::<u64>()
+    }
 }
 
 /// How many clocks status time can be tracked on: calendar, business, and two named schedules
@@ -189,39 +294,31 @@ pub(crate) struct Conversation {
     sla_changed: bool,
     /// Two bits per seen event id hash: a quick "certainly new" test before scanning `ids`.
     id_bloom: u64,
-    /// Reply samples: the first is the FRT, the rest NRTs (R9).
-    pub(crate) samples: Vec<Sample>,
+    /// Reply samples and seen event ids.
+    pub(crate) trail: Trail,
     /// SLA instances in activation order (R20).
     pub(crate) sla: Vec<Instance>,
-    /// Hashes of the event ids seen in this instance (R4).
-    pub(crate) ids: Vec<u64>,
 }
 
 /// Reusable vectors, so that conversations allocate nothing at steady state.
 #[derive(Debug, Default)]
 pub(crate) struct Pools {
-    samples: Vec<Vec<Sample>>,
+    trails: Vec<Vec<u64>>,
     sla: Vec<Vec<Instance>>,
-    ids: Vec<Vec<u64>>,
 }
 
 impl Pools {
     pub(crate) fn give_back(&mut self, c: &mut Conversation) {
-        let mut s = std::mem::take(&mut c.samples);
+        let mut t = std::mem::take(&mut c.trail.words);
         let mut i = std::mem::take(&mut c.sla);
-        let mut d = std::mem::take(&mut c.ids);
         const KEEP: usize = 4096;
-        if s.capacity() > 0 && s.capacity() <= 64 && self.samples.len() < KEEP {
-            s.clear();
-            self.samples.push(s);
+        if t.capacity() > 0 && t.capacity() <= 256 && self.trails.len() < KEEP {
+            t.clear();
+            self.trails.push(t);
         }
         if i.capacity() > 0 && i.capacity() <= 64 && self.sla.len() < KEEP {
             i.clear();
             self.sla.push(i);
-        }
-        if d.capacity() > 0 && d.capacity() <= 256 && self.ids.len() < KEEP {
-            d.clear();
-            self.ids.push(d);
         }
     }
 }
@@ -274,9 +371,11 @@ impl Conversation {
             next_deadline: Timestamp::MAX,
             sla_changed: false,
             id_bloom: 0,
-            samples: pools.samples.pop().unwrap_or_default(),
+            trail: Trail {
+                words: pools.trails.pop().unwrap_or_default(),
+                samples: 0,
+            },
             sla: pools.sla.pop().unwrap_or_default(),
-            ids: pools.ids.pop().unwrap_or_default(),
         }
     }
 
@@ -301,10 +400,10 @@ impl Conversation {
         if self.agent != NONE {
             return self.agent;
         }
-        self.samples
-            .iter()
+        self.trail
+            .samples()
             .rev()
-            .map(|s| s.agent)
+            .map(|s| s.agent())
             .find(|&a| a != NONE)
             .unwrap_or(NONE)
     }
@@ -357,9 +456,8 @@ impl Conversation {
     /// Bytes this conversation holds on the heap, besides itself (R40, `Engine::memory`).
     pub(crate) fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
-        self.samples.capacity() * size_of::<Sample>()
+        self.trail.heap_bytes()
             + self.sla.capacity() * size_of::<Instance>()
-            + self.ids.capacity() * size_of::<u64>()
             + self.status_time.rest.as_ref().map_or(0, |r| size_of_val(&**r))
     }
 
@@ -367,15 +465,14 @@ impl Conversation {
     #[inline]
     pub(crate) fn seen_id(&self, h: u64) -> bool {
         let bits = (1u64 << (h & 63)) | (1u64 << ((h >> 6) & 63));
-        self.id_bloom & bits == bits && self.ids.contains(&h)
+        self.id_bloom & bits == bits && self.trail.ids().contains(&h)
     }
 
     /// Remembers an event id (by hash) for duplicate detection (R4).
     #[inline]
     pub(crate) fn remember_id(&mut self, h: u64) {
         self.id_bloom |= (1u64 << (h & 63)) | (1u64 << ((h >> 6) & 63));
-        grow_by_half(&mut self.ids);
-        self.ids.push(h);
+        self.trail.push_id(h);
     }
 
     /// Applies one accepted event at `t` (R5–R19, R20–R26). The first event of an instance
@@ -497,8 +594,12 @@ impl Conversation {
             }
         }
         if let Some(start) = self.waiting_since.take() {
-            grow_by_half(&mut self.samples);
-            self.samples.push(Sample { start, end: t, agent });
+            // R3 orders the wait's start before the reply, within the years R1 accepts.
+            let sample = Sample::new(start, t, agent);
+            debug_assert!(sample.is_some(), "a wait from {start} to {t}");
+            if let Some(sample) = sample {
+                self.trail.push_sample(sample);
+            }
             for i in self.sla_mut() {
                 if i.metric.is_reply() && i.state == State::Running {
                     i.state = State::Met;
@@ -519,7 +620,7 @@ impl Conversation {
                 if i.metric.is_reply() && i.state == State::Running {
                     i.start = t;
                     i.since = t;
-                    i.deadline = rules.clocks[i.clock as usize].deadline(t, i.threshold_s);
+                    i.deadline = rules.clocks[i.clock as usize].deadline(t, i.threshold_s(rules));
                 }
             }
         } else {
@@ -542,7 +643,7 @@ impl Conversation {
     }
 
     fn wait_metric(&self) -> SlaMetric {
-        if self.samples.is_empty() {
+        if !self.trail.has_samples() {
             SlaMetric::FirstResponse
         } else {
             SlaMetric::NextReply
@@ -648,7 +749,6 @@ impl Conversation {
             metric,
             clock: target.clock,
             state: State::Running,
-            threshold_s: target.threshold_s,
             start: self.created_at,
             since: self.created_at,
             used: 0,
@@ -663,16 +763,16 @@ impl Conversation {
                     }
                     _ => return,
                 }
-                inst.deadline = clock.deadline(inst.start, inst.threshold_s);
+                inst.deadline = clock.deadline(inst.start, target.threshold_s);
             }
             SlaMetric::FirstResolution => {
                 if self.first_resolution_at.is_some() {
                     return; // R43: not activated after the first resolution
                 }
-                inst.deadline = clock.deadline(inst.start, inst.threshold_s);
+                inst.deadline = clock.deadline(inst.start, target.threshold_s);
             }
             SlaMetric::FullResolution => {
-                inst.deadline = clock.deadline(inst.start, inst.threshold_s);
+                inst.deadline = clock.deadline(inst.start, target.threshold_s);
                 if self.resolved() {
                     let at = self.last_resolution_at.get().unwrap_or(t);
                     inst.state = if at <= inst.deadline {
@@ -698,7 +798,7 @@ impl Conversation {
     /// clock seconds at `t` (R24).
     fn place_pausing(&self, inst: &mut Instance, t: Timestamp, rules: &Rules) {
         let clock = &rules.clocks[inst.clock as usize];
-        let left = inst.threshold_s - inst.used;
+        let left = inst.threshold_s(rules) - inst.used;
         if left < 0 {
             inst.state = State::Breached;
             inst.deadline = t;
@@ -769,7 +869,6 @@ impl Conversation {
                         inst.policy = new_policy;
                         inst.target = k as u16;
                         inst.clock = target.clock;
-                        inst.threshold_s = target.threshold_s;
                         let clock = &rules.clocks[inst.clock as usize];
                         if pauses(metric) {
                             inst.used = used;
@@ -778,7 +877,7 @@ impl Conversation {
                             self.place_pausing(&mut copy, t, rules);
                             self.sla[i] = copy;
                         } else {
-                            inst.deadline = clock.deadline(inst.start, inst.threshold_s);
+                            inst.deadline = clock.deadline(inst.start, target.threshold_s);
                             match inst.state {
                                 State::Running if inst.deadline < t => inst.state = State::Breached,
                                 State::Fulfilled
@@ -818,7 +917,7 @@ impl Conversation {
                     };
                 }
                 State::Paused => {
-                    i.deadline = rules.clocks[i.clock as usize].deadline(at, i.threshold_s - i.used);
+                    i.deadline = rules.clocks[i.clock as usize].deadline(at, i.threshold_s(rules) - i.used);
                     i.state = State::Active;
                 }
                 State::Fulfilled => i.state = State::Met,
@@ -861,7 +960,7 @@ fn on_status_change(i: &mut Instance, old: Status, new: Status, resolves: bool, 
                         i.state = State::Fulfilled;
                     }
                     State::Paused => {
-                        i.deadline = clock.deadline(t, i.threshold_s - i.used);
+                        i.deadline = clock.deadline(t, i.threshold_s(rules) - i.used);
                         i.state = State::Fulfilled;
                     }
                     _ => {}
@@ -876,7 +975,7 @@ fn on_status_change(i: &mut Instance, old: Status, new: Status, resolves: bool, 
             } else if resumed {
                 if runs {
                     i.since = t;
-                    i.deadline = clock.deadline(t, i.threshold_s - i.used);
+                    i.deadline = clock.deadline(t, i.threshold_s(rules) - i.used);
                     i.state = State::Running;
                 } else {
                     i.state = State::Paused;
@@ -890,7 +989,7 @@ fn on_status_change(i: &mut Instance, old: Status, new: Status, resolves: bool, 
 /// order. Decoding checks every enum code and every index into the rules, so a checkpoint made
 /// under another configuration cannot index out of range.
 pub(crate) mod encode {
-    use super::{Conversation, MaybeAt, Sample, StatusTime, TRACKED_CLOCKS};
+    use super::{Conversation, MaybeAt, Sample, StatusTime, Trail, TRACKED_CLOCKS};
     use crate::config::SlaMetric;
     use crate::encoding::{Reader, Writer};
     use crate::event::{Author, ExcludeReason, Priority, Status};
@@ -946,7 +1045,7 @@ pub(crate) mod encode {
         }
     }
 
-    pub(crate) fn write(c: &Conversation, w: &mut Writer) {
+    pub(crate) fn write(c: &Conversation, rules: &Rules, w: &mut Writer) {
         w.ts(c.created_at);
         w.ts(c.last_at);
         w.ts(c.status_since);
@@ -979,11 +1078,11 @@ pub(crate) mod encode {
         w.ts(c.timer_due);
         w.ts(c.next_deadline);
         w.u64(c.id_bloom);
-        w.u64(c.samples.len() as u64);
-        for s in &c.samples {
-            w.ts(s.start);
-            w.ts(s.end);
-            w.u32(s.agent);
+        w.u64(c.trail.samples().len() as u64);
+        for s in c.trail.samples() {
+            w.ts(s.start());
+            w.ts(s.end());
+            w.u32(s.agent());
         }
         w.u64(c.sla.len() as u64);
         for i in &c.sla {
@@ -992,14 +1091,14 @@ pub(crate) mod encode {
             w.u8(code(&SlaMetric::ALL, &i.metric));
             w.u8(i.clock);
             w.u8(code(&STATE, &i.state));
-            w.i64(i.threshold_s);
+            w.i64(i.threshold_s(rules));
             w.ts(i.start);
             w.ts(i.since);
             w.i64(i.used);
             w.ts(i.deadline);
         }
-        w.u64(c.ids.len() as u64);
-        c.ids.iter().for_each(|&h| w.u64(h));
+        w.u64(c.trail.ids().len() as u64);
+        c.trail.ids().iter().for_each(|&h| w.u64(h));
     }
 
     /// Reads a conversation back, with the attribute values interned so far.
@@ -1052,13 +1151,16 @@ pub(crate) mod encode {
         let next_deadline = r.ts()?;
         let id_bloom = r.u64()?;
         let n = r.len()?;
-        let mut samples = Vec::with_capacity(n);
+        let mut trail = Trail {
+            words: Vec::with_capacity(2 * n),
+            samples: u32::try_from(n).map_err(|_| Error::encoding("too many reply samples"))?,
+        };
         for _ in 0..n {
-            samples.push(Sample {
-                start: r.ts()?,
-                end: r.ts()?,
-                agent: interned(r.u32()?, &names.agents, "agent")?,
-            });
+            let (start, end) = (r.ts()?, r.ts()?);
+            let agent = interned(r.u32()?, &names.agents, "agent")?;
+            let sample = Sample::new(start, end, agent)
+                .ok_or_else(|| Error::encoding(format!("a reply sample from {start} to {end}")))?;
+            trail.words.extend(sample.to_words());
         }
         let n = r.len()?;
         let mut sla = Vec::with_capacity(n);
@@ -1088,7 +1190,6 @@ pub(crate) mod encode {
                 metric,
                 clock,
                 state,
-                threshold_s,
                 start,
                 since,
                 used,
@@ -1096,7 +1197,10 @@ pub(crate) mod encode {
             });
         }
         let n = r.len()?;
-        let ids = (0..n).map(|_| r.u64()).collect::<Result<Vec<_>>>()?;
+        trail.words.reserve_exact(n);
+        for _ in 0..n {
+            trail.words.push(r.u64()?);
+        }
         Ok(Conversation {
             created_at,
             last_at,
@@ -1126,9 +1230,8 @@ pub(crate) mod encode {
             next_deadline,
             sla_changed,
             id_bloom,
-            samples,
+            trail,
             sla,
-            ids,
         })
     }
 }

@@ -270,7 +270,7 @@ impl Engine {
                     index: *index,
                     policy: self.rules.policies[i.policy as usize].name.clone(),
                     metric: i.metric,
-                    threshold_s: i.threshold_s,
+                    threshold_s: i.threshold_s(&self.rules),
                     clock: self.rules.clock_names[i.clock as usize].clone(),
                     deadline: *deadline,
                     time_left_s: deadline.secs_since(now),
@@ -763,7 +763,7 @@ impl Engine {
         w.u64(live.len() as u64);
         for (key, conv) in live {
             w.bytes(key.as_bytes());
-            crate::conversation::encode::write(conv, &mut w);
+            crate::conversation::encode::write(conv, &self.rules, &mut w);
         }
         let mut finalized: Vec<_> = self.finalized.iter().collect();
         finalized.sort_unstable_by(|a, b| a.0.cmp(b.0));

@@ -140,7 +140,7 @@ impl Tracker {
                     index: index as u32,
                     policy: rules.policies[now.policy as usize].name.clone(),
                     metric: now.metric,
-                    threshold_s: now.threshold_s,
+                    threshold_s: now.threshold_s(rules),
                     clock: rules.clock_names[now.clock as usize].clone(),
                     deadline: now.deadline,
                 });

@@ -313,12 +313,12 @@ impl Report {
         }
         for c in 0..rules.recorded {
             let clock = &rules.clocks[c];
-            for (k, s) in conv.samples.iter().enumerate() {
-                if agent.is_some_and(|a| a != s.agent) {
+            for (k, s) in conv.trail.samples().enumerate() {
+                if agent.is_some_and(|a| a != s.agent()) {
                     continue;
                 }
                 let metric = 8 * c + usize::from(k > 0);
-                self.metrics[metric].record(clock.between(s.start, s.end) as u64);
+                self.metrics[metric].record(clock.between(s.start(), s.end()) as u64);
             }
         }
     }

@@ -403,12 +403,18 @@ impl Breakdown {
         }
         self.segments[slot].report.add_conversation(conv, rules);
         // Reply samples by replier, each agent's once (a conversation has few repliers).
-        for (k, s) in conv.samples.iter().enumerate() {
-            if conv.samples[..k].iter().any(|x| x.agent == s.agent) {
+        for (k, s) in conv.trail.samples().enumerate() {
+            if conv.trail.samples().take(k).any(|x| x.agent() == s.agent()) {
                 continue;
             }
-            let slot = self.slot(u64::from(s.agent), || value_name(s.agent, &names.agents), rules);
-            self.segments[slot].report.add_replies(conv, rules, Some(s.agent));
+            let slot = self.slot(
+                u64::from(s.agent()),
+                || value_name(s.agent(), &names.agents),
+                rules,
+            );
+            self.segments[slot]
+                .report
+                .add_replies(conv, rules, Some(s.agent()));
         }
     }
 

@@ -267,7 +267,6 @@ pub(crate) struct Instance {
     pub(crate) metric: SlaMetric,
     pub(crate) clock: u8,
     pub(crate) state: State,
-    pub(crate) threshold_s: i64,
     /// Where the metric's clock started (R20; a wait, or creation).
     pub(crate) start: Timestamp,
     /// Start of the current running period (pausing metrics, R24).
@@ -276,4 +275,13 @@ pub(crate) struct Instance {
     pub(crate) used: i64,
     /// The deadline in force (R43): current while running, as decided once final.
     pub(crate) deadline: Timestamp,
+}
+
+impl Instance {
+    /// The target's threshold: always that of `(policy, target)`, which re-targeting (R23)
+    /// updates together, so it is looked up rather than stored.
+    #[inline]
+    pub(crate) fn threshold_s(&self, rules: &Rules) -> i64 {
+        rules.target(self.policy, self.target).threshold_s
+    }
 }

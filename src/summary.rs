@@ -167,10 +167,10 @@ pub(crate) fn measure(
     mut next_reply: impl FnMut(i64),
 ) -> Durations {
     let clock = &rules.clocks[c];
-    let mut samples = conv.samples.iter();
-    let first_response_s = samples.next().map(|s| clock.between(s.start, s.end));
+    let mut samples = conv.trail.samples();
+    let first_response_s = samples.next().map(|s| clock.between(s.start(), s.end()));
     for s in samples {
-        next_reply(clock.between(s.start, s.end));
+        next_reply(clock.between(s.start(), s.end()));
     }
     Durations {
         first_response_s,
@@ -240,7 +240,7 @@ impl Summary {
                 .map(|i| SlaRecord {
                     policy: rules.policies[i.policy as usize].name.clone(),
                     metric: i.metric,
-                    threshold_s: i.threshold_s,
+                    threshold_s: i.threshold_s(rules),
                     clock: rules.clock_names[i.clock as usize].clone(),
                     outcome: i.state.outcome(),
                     deadline: i.deadline,
