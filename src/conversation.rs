@@ -292,8 +292,6 @@ pub(crate) struct Conversation {
     next_deadline: Timestamp,
     /// The instance list changed since `next_deadline` was computed.
     sla_changed: bool,
-    /// Two bits per seen event id hash: a quick "certainly new" test before scanning `ids`.
-    id_bloom: u64,
     /// Reply samples and seen event ids.
     pub(crate) trail: Trail,
     /// SLA instances in activation order (R20).
@@ -370,7 +368,6 @@ impl Conversation {
             timer_due: Timestamp::MAX,
             next_deadline: Timestamp::MAX,
             sla_changed: false,
-            id_bloom: 0,
             trail: Trail {
                 words: pools.trails.pop().unwrap_or_default(),
                 samples: 0,
@@ -464,14 +461,12 @@ impl Conversation {
     /// Whether an event id (by hash) was seen in this instance (R4).
     #[inline]
     pub(crate) fn seen_id(&self, h: u64) -> bool {
-        let bits = (1u64 << (h & 63)) | (1u64 << ((h >> 6) & 63));
-        self.id_bloom & bits == bits && self.trail.ids().contains(&h)
+        self.trail.ids().contains(&h)
     }
 
     /// Remembers an event id (by hash) for duplicate detection (R4).
     #[inline]
     pub(crate) fn remember_id(&mut self, h: u64) {
-        self.id_bloom |= (1u64 << (h & 63)) | (1u64 << ((h >> 6) & 63));
         self.trail.push_id(h);
     }
 
@@ -1077,7 +1072,7 @@ pub(crate) mod encode {
         }
         w.ts(c.timer_due);
         w.ts(c.next_deadline);
-        w.u64(c.id_bloom);
+        w.u64(0); // formerly a filter over the ids; read and ignored
         w.u64(c.trail.samples().len() as u64);
         for s in c.trail.samples() {
             w.ts(s.start());
@@ -1149,7 +1144,7 @@ pub(crate) mod encode {
         let sla_changed = r.bool()?;
         let timer_due = r.ts()?;
         let next_deadline = r.ts()?;
-        let id_bloom = r.u64()?;
+        r.u64()?; // formerly a filter over the ids
         let n = r.len()?;
         let mut trail = Trail {
             words: Vec::with_capacity(2 * n),
@@ -1229,9 +1224,20 @@ pub(crate) mod encode {
             timer_due,
             next_deadline,
             sla_changed,
-            id_bloom,
             trail,
             sla,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// R40: the fixed part of an open conversation stays within three cache lines (and the
+    /// 192-byte size class of common allocators); samples, ids and SLA instances come on top.
+    #[test]
+    fn r40_conversation_state_is_three_cache_lines() {
+        assert!(std::mem::size_of::<super::Conversation>() <= 192);
+        assert_eq!(std::mem::size_of::<super::Sample>(), 16);
+        assert_eq!(std::mem::size_of::<crate::sla::Instance>(), 40);
     }
 }
