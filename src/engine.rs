@@ -315,9 +315,10 @@ impl Engine {
     ///
     /// # Errors
     /// A rejected event changes no state and is counted in the report's `rejected` (R42):
-    /// `invalid` (a CSAT score outside 1–5, an empty conversation id), `late` (older than the
-    /// watermark, R41), `out_of_order` (older than its conversation's last event, R3). Checks
-    /// run in the order invalid → duplicate → late → out of order (R42).
+    /// `invalid` (a CSAT score outside 1–5, an empty conversation id, an `at` outside the years
+    /// 0000–9999 of RFC 3339, R1), `late` (older than the watermark, R41), `out_of_order`
+    /// (older than its conversation's last event, R3). Checks run in the order invalid →
+    /// duplicate → late → out of order (R42).
     ///
     /// # Example
     /// ```

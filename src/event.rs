@@ -416,13 +416,13 @@ impl<'a> Event<'a> {
     }
 }
 
-/// Content checks the engine applies to every event, whatever its source (R19, R42).
 /// The earliest and latest `at` an RFC 3339 line can carry (years 0000–9999, any offset), with
 /// a day to spare. Typed events outside are invalid (R1), which also keeps [`Timestamp::MIN`]
 /// free to mean "none" in the engine's compact state.
 const EARLIEST_EVENT: Timestamp = Timestamp::from_unix(-62_167_219_200 - 86_400);
 const LATEST_EVENT: Timestamp = Timestamp::from_unix(253_402_300_799 + 86_400);
 
+/// Content checks the engine applies to every event, whatever its source (R1, R19, R42).
 pub(crate) fn check(ev: &Event<'_>) -> crate::Result<()> {
     let fail = |reason: String| {
         Err(crate::Error::invalid(reason).in_event(Some(&ev.conversation), ev.id.as_deref()))
