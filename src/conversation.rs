@@ -60,9 +60,7 @@ impl Sample {
             a
         }
     }
-}
 
-impl Sample {
     fn to_words(self) -> [u64; 2] {
         [self.end.as_unix() as u64, self.wait_and_agent]
     }
@@ -81,34 +79,35 @@ impl Sample {
 #[derive(Debug, Default)]
 pub(crate) struct Trail {
     words: Vec<u64>,
-    samples: u32,
+    /// How many samples lead the list (two words each).
+    sample_count: u32,
 }
 
 impl Trail {
     /// The reply samples in order: the first is the FRT, the rest NRTs (R9).
     #[inline]
     pub(crate) fn samples(&self) -> impl DoubleEndedIterator<Item = Sample> + ExactSizeIterator + Clone + '_ {
-        self.words[..2 * self.samples as usize]
+        self.words[..2 * self.sample_count as usize]
             .chunks_exact(2)
             .map(Sample::from_words)
     }
 
     #[inline]
     fn has_samples(&self) -> bool {
-        self.samples > 0
+        self.sample_count > 0
     }
 
     fn push_sample(&mut self, s: Sample) {
         grow_by_half(&mut self.words);
-        let at = 2 * self.samples as usize;
+        let at = 2 * self.sample_count as usize;
         self.words.splice(at..at, s.to_words());
-        self.samples += 1;
+        self.sample_count += 1;
     }
 
     /// The id hashes, in arrival order.
     #[inline]
     fn ids(&self) -> &[u64] {
-        &self.words[2 * self.samples as usize..]
+        &self.words[2 * self.sample_count as usize..]
     }
 
     #[inline]
@@ -153,6 +152,10 @@ impl StatusTime {
             _ => &mut self.rest.get_or_insert_with(Box::default)[c - 1][b],
         };
         *slot = slot.saturating_add(secs);
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.rest.as_ref().map_or(0, |r| std::mem::size_of_val(&**r))
     }
 }
 
@@ -370,7 +373,7 @@ impl Conversation {
             sla_changed: false,
             trail: Trail {
                 words: pools.trails.pop().unwrap_or_default(),
-                samples: 0,
+                sample_count: 0,
             },
             sla: pools.sla.pop().unwrap_or_default(),
         }
@@ -453,9 +456,7 @@ impl Conversation {
     /// Bytes this conversation holds on the heap, besides itself (R40, `Engine::memory`).
     pub(crate) fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
-        self.trail.heap_bytes()
-            + self.sla.capacity() * size_of::<Instance>()
-            + self.status_time.rest.as_ref().map_or(0, |r| size_of_val(&**r))
+        self.trail.heap_bytes() + self.sla.capacity() * size_of::<Instance>() + self.status_time.heap_bytes()
     }
 
     /// Whether an event id (by hash) was seen in this instance (R4).
@@ -1148,7 +1149,7 @@ pub(crate) mod encode {
         let n = r.len()?;
         let mut trail = Trail {
             words: Vec::with_capacity(2 * n),
-            samples: u32::try_from(n).map_err(|_| Error::encoding("too many reply samples"))?,
+            sample_count: u32::try_from(n).map_err(|_| Error::encoding("too many reply samples"))?,
         };
         for _ in 0..n {
             let (start, end) = (r.ts()?, r.ts()?);
