@@ -36,9 +36,7 @@ impl Hasher for FxHasher {
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut buf = [0u8; 8];
-            buf[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(buf));
+            self.add(tail_word(rest));
         }
     }
 
@@ -66,6 +64,23 @@ impl Hasher for FxHasher {
     fn finish(&self) -> u64 {
         // The multiply leaves the entropy in the high bits; hash tables index by the low ones.
         self.hash ^ (self.hash >> 32)
+    }
+}
+
+/// The last 1–7 bytes of a key as a little-endian word, zero-padded: the same value as copying
+/// them into a zeroed `[u8; 8]`, without the copy. (Through memory, the copy cost a call and a
+/// stalled load on every lookup: about a fifth of the lookup.) Two overlapping loads cover any
+/// length; the bytes they share are the same, so OR-ing them is exact.
+#[inline]
+fn tail_word(rest: &[u8]) -> u64 {
+    let n = rest.len();
+    debug_assert!((1..8).contains(&n));
+    if n >= 4 {
+        let lo = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as u64;
+        let hi = u32::from_le_bytes([rest[n - 4], rest[n - 3], rest[n - 2], rest[n - 1]]) as u64;
+        lo | hi << (8 * (n - 4))
+    } else {
+        rest[0] as u64 | (rest[n / 2] as u64) << (8 * (n / 2)) | (rest[n - 1] as u64) << (8 * (n - 1))
     }
 }
 
@@ -279,5 +294,20 @@ impl std::borrow::Borrow<[u8]> for Key {
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.to_text())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_word_equals_the_zero_padded_copy() {
+        let bytes: Vec<u8> = (1..=7u8).map(|b| b.wrapping_mul(37) ^ 0xa5).collect();
+        for n in 1..8 {
+            let mut buf = [0u8; 8];
+            buf[..n].copy_from_slice(&bytes[..n]);
+            assert_eq!(tail_word(&bytes[..n]), u64::from_le_bytes(buf), "length {n}");
+        }
     }
 }
