@@ -181,3 +181,33 @@ fn r1_typed_events_outside_rfc3339_years_are_invalid() {
     }
     assert_eq!(e.open_conversations(), 2);
 }
+
+/// R4: every redelivered id of a long conversation is a duplicate, also once the ids outnumber
+/// the bits of the engine's id filter, and also after a checkpoint and restore (which rebuild
+/// the filter from the remembered ids).
+#[test]
+fn r4_every_redelivered_id_is_a_duplicate_before_and_after_restore() {
+    use sla_metrics::Ingested;
+    let start = Timestamp::parse("2024-04-02T10:00:00Z").unwrap();
+    let event = |i: i64| {
+        let author = if i % 2 == 0 {
+            Author::Customer
+        } else {
+            Author::Agent
+        };
+        Event::message("c1", Timestamp::from_unix(start.as_unix() + 60 * i), author).with_id(format!("m{i}"))
+    };
+    let mut e = Engine::new(config(false)).unwrap();
+    for i in 0..200 {
+        assert_eq!(e.ingest(&event(i)).unwrap(), Ingested::Applied);
+    }
+    let redeliver_all = |e: &mut Engine| {
+        for i in 0..200 {
+            assert_eq!(e.ingest(&event(i)).unwrap(), Ingested::Duplicate, "m{i}");
+        }
+    };
+    redeliver_all(&mut e);
+    let mut restored = Engine::restore(config(false), &e.checkpoint().unwrap()).unwrap();
+    redeliver_all(&mut restored);
+    assert_eq!(restored.report().duplicates(), 400);
+}
