@@ -665,10 +665,16 @@ impl Engine {
     pub fn finish_at(&mut self, at: Timestamp) -> Report {
         self.release(None);
         let fin = at.max(self.watermark).max(self.latest);
-        let mut open: Vec<(Key, Box<Conversation>)> = self.live.drain().collect();
-        // A deterministic order for the summaries, whatever the table's layout.
-        open.sort_unstable_by(|a, b| a.1.created_at.cmp(&b.1.created_at).then_with(|| a.0.cmp(&b.0)));
-        for (key, conv) in open {
+        // A deterministic order for the summaries, whatever the table's layout. The sort key
+        // is copied out of each box once, so the sort compares without chasing pointers.
+        let mut open: Vec<(Timestamp, Key, Box<Conversation>)> = self
+            .live
+            .drain()
+            .map(|(key, conv)| (conv.created_at, key, conv))
+            .collect();
+        open.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        self.finalized.reserve(open.len());
+        for (_, key, conv) in open {
             let (due, by) = conv.due(&self.rules);
             if due <= fin {
                 self.finalize_conversation(key, *conv, due, by);
