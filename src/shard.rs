@@ -125,8 +125,9 @@ fn shard_of(id: &[u8], shards: usize) -> usize {
     ((x ^ (x >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize % shards
 }
 
-/// A chunk of input holding whole lines, and the number of the line before its first.
-type Chunk = (Arc<Vec<u8>>, u64);
+/// A chunk of input holding whole lines (the last chunk may end without a newline). Every
+/// worker sees every chunk, in order, so each numbers the lines itself.
+type Chunk = Arc<Vec<u8>>;
 
 /// One shard: sees every line, routes it itself, applies its own and every watermark.
 fn work(
@@ -137,7 +138,8 @@ fn work(
 ) -> (Engine, JsonlStats, Vec<Error>) {
     let mut stats = JsonlStats::default();
     let mut rejections = Vec::new();
-    for (chunk, mut line_no) in rx {
+    let mut line_no = 0u64;
+    for chunk in rx {
         let mut start = 0;
         while start < chunk.len() {
             let end = crate::jsonl::find_newline(&chunk[start..]).map_or(chunk.len(), |p| start + p);
@@ -165,6 +167,7 @@ fn work(
             }
         }
     }
+    stats.lines = line_no;
     (engine, stats, rejections)
 }
 
@@ -257,7 +260,6 @@ fn distribute<R: Read>(
         senders.push(tx);
         handles.push(std::thread::spawn(move || work(engine, i, shards, rx)));
     }
-    let mut line_no = 0u64;
     let mut carry: Vec<u8> = Vec::new();
     let mut read_error = None;
     loop {
@@ -270,11 +272,16 @@ fn distribute<R: Read>(
                 Ok(n) => break n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    read_error = Some(Error::io(e).with_line(line_no + 1));
+                    // As on one shard: the partial line read so far is not applied; the
+                    // error names its line once the workers have counted the lines before.
+                    read_error = Some(Error::io(e));
                     break 0;
                 }
             }
         };
+        if read_error.is_some() {
+            break;
+        }
         let eof = n == 0;
         buf.truncate(start_len + n);
         if !eof {
@@ -290,37 +297,32 @@ fn distribute<R: Read>(
                 }
             }
         }
-        let lines = buf.iter().filter(|&&b| b == b'\n').count() as u64
-            + u64::from(eof && buf.last().is_some_and(|&b| b != b'\n'));
         if !buf.is_empty() {
             let chunk = Arc::new(buf);
             for tx in &senders {
                 // A worker only stops early by panicking, which join reports below.
-                let _ = tx.send((Arc::clone(&chunk), line_no));
+                let _ = tx.send(Arc::clone(&chunk));
             }
         }
-        line_no += lines;
         if eof {
             break;
         }
     }
     drop(senders);
     let mut engines = Vec::with_capacity(shards);
-    let mut stats = JsonlStats {
-        lines: line_no,
-        ..JsonlStats::default()
-    };
+    let mut stats = JsonlStats::default();
     let mut rejections = Vec::new();
     for h in handles {
         let (e, s, r) = h.join().expect("shard worker panicked");
         engines.push(e);
+        stats.lines = s.lines; // every worker counted every line
         stats.events += s.events;
         stats.watermarks += s.watermarks;
         stats.rejected += s.rejected;
         rejections.extend(r);
     }
     match read_error {
-        Some(e) => Err(e),
+        Some(e) => Err(e.with_line(stats.lines + 1)),
         None => Ok((engines, stats, rejections)),
     }
 }
@@ -348,6 +350,33 @@ mod tests {
         }
         assert_eq!(find(b"a watermark", b"watermark"), Some(2));
         assert_eq!(find(b"waterwatermar", b"watermark"), None);
+    }
+
+    /// R36, R42: a failing reader is an error naming the line being read, the same on any
+    /// number of shards; the lines before it were applied, the partial line was not.
+    #[test]
+    fn r36_a_read_error_names_the_same_line_on_every_shard_count() {
+        struct Failing(Vec<&'static [u8]>);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                match self.0.pop() {
+                    Some(part) => {
+                        buf[..part.len()].copy_from_slice(part);
+                        Ok(part.len())
+                    }
+                    None => Err(std::io::Error::other("disk gone")),
+                }
+            }
+        }
+        let first: &[u8] =
+            br#"{"conversation":"a","at":"2024-04-02T10:00:00Z","type":"message","author":"customer"}
+{"conversation":"b","at":"2024-04-02T10:00:00Z","type":"message","author":"customer"}
+{"conversation":"a","at":"2024-"#;
+        for shards in [1, 2, 3] {
+            let err = run_jsonl(Failing(vec![first]), &Config::default(), shards, false).unwrap_err();
+            assert_eq!(err.line(), Some(3), "{shards} shards: {err}");
+            assert!(err.to_string().contains("disk gone"), "{err}");
+        }
     }
 
     #[test]
