@@ -269,19 +269,17 @@ fn distribute<R: Read>(
         buf.resize(buf.capacity(), 0);
         let n = loop {
             match input.read(&mut buf[start_len..]) {
-                Ok(n) => break n,
+                Ok(n) => break Some(n),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    // As on one shard: the partial line read so far is not applied; the
-                    // error names its line once the workers have counted the lines before.
                     read_error = Some(Error::io(e));
-                    break 0;
+                    break None;
                 }
             }
         };
-        if read_error.is_some() {
-            break;
-        }
+        // As on one shard, a read error ends the input without applying the partial line read
+        // so far; it is numbered below, once the workers have counted the lines before it.
+        let Some(n) = n else { break };
         let eof = n == 0;
         buf.truncate(start_len + n);
         if !eof {
