@@ -230,3 +230,28 @@ fn readme_chart_is_current() {
         "examples/report.svg is stale: regenerate it with `cargo run --release --example sla_report -- --by brand,week --svg examples/report.svg`"
     );
 }
+
+/// The performance example runs every measurement it prints, on a small workload: typed
+/// ingest, state, checkpoint, JSON Lines in memory and from the file it writes.
+#[test]
+fn throughput_example_runs_every_measurement() {
+    let file = std::env::temp_dir().join(format!("sla-throughput-{}.jsonl", std::process::id()));
+    let out = Command::new(example("throughput"))
+        .args(["300", "--write", file.to_str().unwrap()])
+        .output()
+        .expect("run throughput");
+    let _ = std::fs::remove_file(&file);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for line in [
+        "typed ingest, 1 core",
+        "state per open conversation",
+        "checkpoint of",
+        "1 shard(s):",
+        "2 shard(s):",
+        "1 shard(s), from",
+        "2 shard(s), from",
+    ] {
+        assert!(stdout.contains(line), "no `{line}` in:\n{stdout}");
+    }
+}
