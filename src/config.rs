@@ -54,6 +54,11 @@ impl SlaMetric {
     pub(crate) fn is_reply(self) -> bool {
         matches!(self, SlaMetric::FirstResponse | SlaMetric::NextReply)
     }
+
+    /// Whether the metric's clock pauses on status (R24): `requester_wait` and `agent_work`.
+    pub(crate) fn pauses(self) -> bool {
+        matches!(self, SlaMetric::RequesterWait | SlaMetric::AgentWork)
+    }
 }
 
 impl fmt::Display for SlaMetric {

@@ -198,10 +198,6 @@ fn runs_in(metric: SlaMetric, s: Status) -> bool {
     }
 }
 
-fn pauses(metric: SlaMetric) -> bool {
-    matches!(metric, SlaMetric::RequesterWait | SlaMetric::AgentWork)
-}
-
 /// How a conversation instance was finalized (R39), in tie-break order (R43).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -631,8 +627,7 @@ impl Conversation {
             self.waiting_since = MaybeAt::some(t);
             for i in self.sla_mut() {
                 if i.metric.is_reply() && i.state == State::Running {
-                    i.start = t;
-                    i.since = t;
+                    i.anchor = t;
                     i.deadline = rules.clocks[i.clock as usize].deadline(t, i.threshold_s(rules));
                 }
             }
@@ -762,30 +757,26 @@ impl Conversation {
             metric,
             clock: target.clock,
             state: State::Running,
-            start: self.created_at,
-            since: self.created_at,
+            anchor: self.created_at,
             used: 0,
             deadline: Timestamp::MAX,
         };
         match metric {
             SlaMetric::FirstResponse | SlaMetric::NextReply => {
                 match self.waiting_since.get() {
-                    Some(w) if self.wait_metric() == metric => {
-                        inst.start = w;
-                        inst.since = w;
-                    }
+                    Some(w) if self.wait_metric() == metric => inst.anchor = w,
                     _ => return,
                 }
-                inst.deadline = clock.deadline(inst.start, target.threshold_s);
+                inst.deadline = clock.deadline(inst.anchor, target.threshold_s);
             }
             SlaMetric::FirstResolution => {
                 if self.first_resolution_at.is_some() {
                     return; // R43: not activated after the first resolution
                 }
-                inst.deadline = clock.deadline(inst.start, target.threshold_s);
+                inst.deadline = clock.deadline(inst.anchor, target.threshold_s);
             }
             SlaMetric::FullResolution => {
-                inst.deadline = clock.deadline(inst.start, target.threshold_s);
+                inst.deadline = clock.deadline(inst.anchor, target.threshold_s);
                 if self.resolved() {
                     let at = self.last_resolution_at.get().unwrap_or(t);
                     inst.state = if at <= inst.deadline {
@@ -797,7 +788,7 @@ impl Conversation {
             }
             SlaMetric::RequesterWait | SlaMetric::AgentWork => {
                 inst.used = self.used(metric, target.clock, t, rules);
-                inst.since = t;
+                inst.anchor = t;
                 self.place_pausing(&mut inst, t, rules);
             }
         }
@@ -873,7 +864,7 @@ impl Conversation {
             {
                 match running.next() {
                     Some(i) => {
-                        let used = if pauses(metric) {
+                        let used = if metric.pauses() {
                             self.used(metric, target.clock, t, rules)
                         } else {
                             0
@@ -883,14 +874,14 @@ impl Conversation {
                         inst.target = k as u16;
                         inst.clock = target.clock;
                         let clock = &rules.clocks[inst.clock as usize];
-                        if pauses(metric) {
+                        if metric.pauses() {
                             inst.used = used;
-                            inst.since = t;
+                            inst.anchor = t;
                             let mut copy = *inst;
                             self.place_pausing(&mut copy, t, rules);
                             self.sla[i] = copy;
                         } else {
-                            inst.deadline = clock.deadline(inst.start, target.threshold_s);
+                            inst.deadline = clock.deadline(inst.anchor, target.threshold_s);
                             match inst.state {
                                 State::Running if inst.deadline < t => inst.state = State::Breached,
                                 State::Fulfilled
@@ -969,7 +960,7 @@ fn on_status_change(i: &mut Instance, old: Status, new: Status, resolves: bool, 
             if matches!(new, Status::Solved | Status::Closed) {
                 match was {
                     State::Running => {
-                        i.used += clock.between(i.since, t);
+                        i.used += clock.between(i.anchor, t);
                         i.state = State::Fulfilled;
                     }
                     State::Paused => {
@@ -983,11 +974,11 @@ fn on_status_change(i: &mut Instance, old: Status, new: Status, resolves: bool, 
             let resumed = was == State::Paused || (was == State::Fulfilled && old == Status::Solved);
             let runs = runs_in(i.metric, new);
             if was == State::Running && !runs {
-                i.used += clock.between(i.since, t);
+                i.used += clock.between(i.anchor, t);
                 i.state = State::Paused;
             } else if resumed {
                 if runs {
-                    i.since = t;
+                    i.anchor = t;
                     i.deadline = clock.deadline(t, i.threshold_s(rules) - i.used);
                     i.state = State::Running;
                 } else {
@@ -1105,8 +1096,9 @@ pub(crate) mod encode {
             w.u8(i.clock);
             w.u8(code(&STATE, &i.state));
             w.i64(i.threshold_s(rules));
-            w.ts(i.start);
-            w.ts(i.since);
+            // The format predates `anchor`: the clock's start, then the running period's.
+            w.ts(if i.metric.pauses() { c.created_at } else { i.anchor });
+            w.ts(i.anchor);
             w.i64(i.used);
             w.ts(i.deadline);
         }
@@ -1204,8 +1196,7 @@ pub(crate) mod encode {
                 metric,
                 clock,
                 state,
-                start,
-                since,
+                anchor: if metric.pauses() { since } else { start },
                 used,
                 deadline,
             });
@@ -1257,6 +1248,6 @@ mod tests {
     fn r40_conversation_state_is_three_cache_lines() {
         assert!(std::mem::size_of::<super::Conversation>() <= 192);
         assert_eq!(std::mem::size_of::<super::Sample>(), 16);
-        assert_eq!(std::mem::size_of::<crate::sla::Instance>(), 40);
+        assert_eq!(std::mem::size_of::<crate::sla::Instance>(), 32);
     }
 }

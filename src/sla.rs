@@ -267,10 +267,10 @@ pub(crate) struct Instance {
     pub(crate) metric: SlaMetric,
     pub(crate) clock: u8,
     pub(crate) state: State,
-    /// Where the metric's clock started (R20; a wait, or creation).
-    pub(crate) start: Timestamp,
-    /// Start of the current running period (pausing metrics, R24).
-    pub(crate) since: Timestamp,
+    /// For reply metrics, where the wait started (R20, R10); for resolution metrics, creation;
+    /// for pausing metrics, the start of the current running period (R24; their clock started at
+    /// creation, which the conversation holds). One field, as no metric needs two of these.
+    pub(crate) anchor: Timestamp,
     /// Clock seconds used before `since` (pausing metrics, R24).
     pub(crate) used: i64,
     /// The deadline in force (R43): current while running, as decided once final.
