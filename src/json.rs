@@ -471,6 +471,7 @@ fn field_at(b: &[u8], start: usize, len: usize) -> Field {
 pub(crate) fn read_object<'a>(line: &'a [u8], f: &mut Fields<'a>) -> Res<()> {
     let s = std::str::from_utf8(line).map_err(|e| format!("not UTF-8 at byte {}", e.valid_up_to() + 1))?;
     let mut sc = Scanner { s, b: line, i: 0 };
+    let mut seen = 0u32;
     sc.ws();
     sc.eat(b'{', "expected a JSON object")?;
     sc.ws();
@@ -491,14 +492,18 @@ pub(crate) fn read_object<'a>(line: &'a [u8], f: &mut Fields<'a>) -> Res<()> {
             sc.ws();
             sc.eat(b':', "expected `:`")?;
             sc.ws();
+            // A known field may come once, `null` or not (as a derived serde reader has it).
+            if !matches!(field, Field::Unknown) {
+                let bit = 1u32 << field as u32;
+                if seen & bit != 0 {
+                    return Err(format!("duplicate field `{}`", key));
+                }
+                seen |= bit;
+            }
             macro_rules! put {
-                ($field:ident, $value:expr) => {{
-                    let v = $value;
-                    if f.$field.is_some() {
-                        return Err(format!("duplicate field `{}`", key));
-                    }
-                    f.$field = v;
-                }};
+                ($field:ident, $value:expr) => {
+                    f.$field = $value
+                };
             }
             match field {
                 Field::Type => put!(kind, sc.opt_string("type")?),
@@ -554,6 +559,7 @@ mod tests {
             br#"{"type":"a"} x"#,
             br#"{"type":1}"#,
             br#"{"type":"a","type":"b"}"#,
+            br#"{"id":null,"id":"e1"}"#,
             br#"{"score":4.5}"#,
             br#"{"x":01}"#,
             br#"{"x":"\x"}"#,
@@ -573,5 +579,262 @@ mod tests {
         }
         let deep = format!("{{\"x\":{}{}}}", "[".repeat(100), "]".repeat(100));
         assert!(read_object(deep.as_bytes(), &mut Fields::default()).is_err());
+    }
+
+    /// The known fields of a line as a general JSON parser (serde_json) reads them: `Err` when
+    /// the line is not one JSON object, repeats a known field or gives one the wrong type.
+    /// `None` where the two readers may differ by design: serde_json refuses numbers beyond
+    /// `f64` (JSON sets no limit; the reader skips them like any number) and keeps `-0` as a
+    /// float for its sign (for the reader it is the whole number 0).
+    fn reference(line: &[u8]) -> Option<std::result::Result<Vec<(String, String)>, ()>> {
+        match serde_json::from_slice::<serde_json::Value>(line) {
+            Err(e) if e.to_string().contains("number out of range") => return None,
+            _ => {}
+        }
+        if let Ok(serde_json::Value::Object(m)) = serde_json::from_slice(line) {
+            if m.get("score").and_then(serde_json::Value::as_f64) == Some(0.0)
+                && m["score"].as_i64().is_none()
+            {
+                return None;
+            }
+        }
+        Some(strict(line))
+    }
+
+    fn strict(line: &[u8]) -> std::result::Result<Vec<(String, String)>, ()> {
+        use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+        use serde_json::Value;
+        /// An object's entries in order, duplicates kept (a `Map` would keep the last only).
+        struct Entries(Vec<(String, Value)>);
+        impl<'de> Deserialize<'de> for Entries {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = Entries;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str("an object")
+                    }
+                    fn visit_map<A: MapAccess<'de>>(
+                        self,
+                        mut m: A,
+                    ) -> std::result::Result<Entries, A::Error> {
+                        let mut out = Vec::new();
+                        while let Some(e) = m.next_entry::<String, Value>()? {
+                            out.push(e);
+                        }
+                        Ok(Entries(out))
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+        let entries = serde_json::from_slice::<Entries>(line).map_err(drop)?.0;
+        let mut known = Vec::new();
+        for (key, value) in entries {
+            let text = match (key.as_str(), &value) {
+                (_, Value::Null) => "null".to_owned(),
+                ("tags", Value::Array(items)) => items
+                    .iter()
+                    .map(|v| v.as_str().map(|s| format!("{s:?}")).ok_or(()))
+                    .collect::<std::result::Result<Vec<_>, ()>>()?
+                    .join(","),
+                ("tags", _) => return Err(()),
+                ("score", Value::Number(n)) => n.as_i64().ok_or(())?.to_string(),
+                ("score", _) => return Err(()),
+                (k, v) if KNOWN.contains(&k) => format!("{:?}", v.as_str().ok_or(())?),
+                _ => continue,
+            };
+            if known.iter().any(|(k, _)| *k == key) {
+                return Err(());
+            }
+            known.push((key, text));
+        }
+        known.sort();
+        Ok(known.into_iter().filter(|(_, v)| v != "null").collect())
+    }
+
+    const KNOWN: [&str; 15] = [
+        "type",
+        "conversation",
+        "at",
+        "id",
+        "author",
+        "visibility",
+        "agent",
+        "team",
+        "channel",
+        "brand",
+        "status",
+        "priority",
+        "reason",
+        "tags",
+        "score",
+    ];
+
+    /// The known fields as `read_object` reads them, in the form of `reference`.
+    fn ours(line: &[u8]) -> std::result::Result<Vec<(String, String)>, ()> {
+        let mut f = Fields::default();
+        read_object(line, &mut f).map_err(drop)?;
+        let strings = [
+            ("type", &f.kind),
+            ("conversation", &f.conversation),
+            ("at", &f.at),
+            ("id", &f.id),
+            ("author", &f.author),
+            ("visibility", &f.visibility),
+            ("agent", &f.agent),
+            ("team", &f.team),
+            ("channel", &f.channel),
+            ("brand", &f.brand),
+            ("status", &f.status),
+            ("priority", &f.priority),
+            ("reason", &f.reason),
+        ];
+        let mut out: Vec<(String, String)> = strings
+            .into_iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_owned(), format!("{:?}", v.as_ref()))))
+            .collect();
+        if let Some(tags) = &f.tags {
+            let t: Vec<String> = tags.iter().map(|s| format!("{:?}", s.as_ref())).collect();
+            out.push(("tags".to_owned(), t.join(",")));
+        }
+        if let Some(score) = f.score {
+            out.push(("score".to_owned(), score.to_string()));
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    use proptest::prelude::*;
+
+    /// A JSON string literal for `s`, each character written plainly or escaped at random.
+    fn literal(s: &str, escapes: &[bool]) -> String {
+        let mut out = String::from("\"");
+        for (i, c) in s.chars().enumerate() {
+            let escape = escapes.get(i % escapes.len().max(1)).copied().unwrap_or(false);
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if (c as u32) < 0x20 || escape => {
+                    let mut buf = [0u16; 2];
+                    for unit in c.encode_utf16(&mut buf) {
+                        out.push_str(&format!("\\u{unit:04x}"));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z0-9:TZ+-]{0,24}",
+            "[a-z\"\\\\/\u{1}\u{1f}é€😀 ]{0,12}",
+            prop::sample::select(vec![
+                "customer".to_owned(),
+                "2024-04-01T00:00:02Z".to_owned(),
+                "c1".to_owned()
+            ]),
+        ]
+    }
+
+    fn value(depth: u32) -> BoxedStrategy<String> {
+        let leaf = prop_oneof![
+            (text(), prop::collection::vec(any::<bool>(), 0..4)).prop_map(|(s, e)| literal(&s, &e)),
+            prop::sample::select(vec![
+                "null",
+                "true",
+                "false",
+                "0",
+                "-0",
+                "4",
+                "5",
+                "-12",
+                "1.5",
+                "2e3",
+                "1E-2",
+                "9223372036854775807",
+                "9223372036854775808",
+                "-9223372036854775808",
+                "[]",
+                "{}"
+            ])
+            .prop_map(str::to_owned),
+        ];
+        if depth == 0 {
+            return leaf.boxed();
+        }
+        prop_oneof![
+            3 => leaf,
+            1 => prop::collection::vec(value(depth - 1), 0..4).prop_map(|v| format!("[{}]", v.join(","))),
+            1 => prop::collection::vec((text(), value(depth - 1)), 0..3).prop_map(|v| format!(
+                "{{{}}}",
+                v.iter().map(|(k, x)| format!("{}:{x}", literal(k, &[]))).collect::<Vec<_>>().join(",")
+            )),
+        ]
+        .boxed()
+    }
+
+    /// A line: an object of known and unknown keys (keys escaped at times), with white space.
+    fn line() -> impl Strategy<Value = Vec<u8>> {
+        let key = prop_oneof![
+            4 => prop::sample::select(KNOWN.to_vec()).prop_map(str::to_owned),
+            1 => "[a-z]{0,18}",
+        ];
+        let ws = prop::sample::select(vec!["", "", "", " ", "\t", "\r\n "]);
+        prop::collection::vec(
+            (
+                key,
+                prop::collection::vec(any::<bool>(), 0..3),
+                value(2),
+                ws.clone(),
+                ws,
+            ),
+            0..9,
+        )
+        .prop_map(|entries| {
+            let body: Vec<String> = entries
+                .iter()
+                .map(|(k, esc, v, w1, w2)| format!("{w1}{}{w2}:{w1}{v}{w2}", literal(k, esc)))
+                .collect();
+            format!("{{{}}}", body.join(",")).into_bytes()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+        /// R42: the reader accepts exactly the lines a general JSON parser reads as one object
+        /// with well-typed, unrepeated known fields, and reads the same values from them.
+        #[test]
+        fn r42_reads_what_serde_json_reads(line in line()) {
+            if let Some(expected) = reference(&line) {
+                prop_assert_eq!(ours(&line), expected, "{}", String::from_utf8_lossy(&line));
+            }
+        }
+
+        /// The same on lines with a few bytes changed, inserted or removed: every malformed
+        /// line is rejected, as a general JSON parser rejects it.
+        #[test]
+        fn r42_rejects_what_serde_json_rejects(
+            line in line(),
+            edits in prop::collection::vec((any::<usize>(), 0u8..3, prop::sample::select(b"{}[],:\"\\ 0-9eE.+tnfu\x00\x1f\x7f\xc3\xa9\xff".to_vec())), 1..4),
+        ) {
+            let mut line = line;
+            for (at, op, b) in edits {
+                let i = at % (line.len() + 1);
+                match op {
+                    0 if i < line.len() => line[i] = b,
+                    1 => line.insert(i, b),
+                    _ if i < line.len() => { line.remove(i); }
+                    _ => line.push(b),
+                }
+            }
+            if let Some(expected) = reference(&line) {
+                prop_assert_eq!(ours(&line), expected, "{}", String::from_utf8_lossy(&line));
+            }
+        }
     }
 }
