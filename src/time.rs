@@ -172,6 +172,24 @@ impl Timestamp {
     }
 
     pub(crate) fn parse_bytes(b: &[u8]) -> Result<Timestamp, TimestampError> {
+        // The usual form, `YYYY-MM-DDTHH:MM:SSZ`, without the general path's bookkeeping.
+        if let &[y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1, b'T' | b't', h0, h1, b':', i0, i1, b':', s0, s1, b'Z' | b'z'] =
+            b
+        {
+            let d = [y0, y1, y2, y3, m0, m1, d0, d1, h0, h1, i0, i1, s0, s1];
+            if d.iter().all(u8::is_ascii_digit) {
+                let n = |hi: u8, lo: u8| u32::from(hi - b'0') * 10 + u32::from(lo - b'0');
+                let year = i64::from(n(y0, y1) * 100 + n(y2, y3));
+                let (month, day) = (n(m0, m1), n(d0, d1));
+                let (hour, minute, second) = (n(h0, h1), n(i0, i1), n(s0, s1));
+                return Timestamp::from_fields(year, month, day, hour, minute, second, 0);
+            }
+        }
+        Timestamp::parse_general(b)
+    }
+
+    /// Any form R1 accepts: fractional seconds (truncated), `Z` or a `±HH:MM` offset.
+    fn parse_general(b: &[u8]) -> Result<Timestamp, TimestampError> {
         let year = digits(b, 0, 4)? as i64;
         expect(b, 4, b'-')?;
         let month = digits(b, 5, 2)?;
@@ -223,6 +241,21 @@ impl Timestamp {
         if i != b.len() {
             return Err(TimestampError::Syntax);
         }
+        Timestamp::from_fields(year, month, day, hour, minute, second, offset)
+    }
+
+    /// The instant of a civil date and time at a UTC offset (seconds), once its fields are
+    /// read; `Range` for a month, day, hour, minute or second that does not exist.
+    #[inline]
+    fn from_fields(
+        year: i64,
+        month: u32,
+        day: u32,
+        hour: u32,
+        minute: u32,
+        second: u32,
+        offset: i64,
+    ) -> Result<Timestamp, TimestampError> {
         if !(1..=12).contains(&month)
             || day == 0
             || day > days_in_month(year, month)
@@ -327,6 +360,56 @@ mod tests {
         assert_eq!(t("2024-04-02T10:00:00.Z"), Err(TimestampError::Syntax));
         assert_eq!(t("2024-04-02T10:00:00Zx"), Err(TimestampError::Syntax));
         assert_eq!(t(""), Err(TimestampError::Syntax));
+    }
+
+    /// R1: the fast path for `YYYY-MM-DDTHH:MM:SSZ` reads exactly what the general path reads,
+    /// valid or not, with every byte of such a string changed in turn.
+    #[test]
+    fn r1_usual_form_reads_as_the_general_form() {
+        let samples = [
+            "2024-04-02T10:00:00Z",
+            "0000-01-01T00:00:00z",
+            "9999-12-31t23:59:59Z",
+            "2024-02-29T12:34:56Z",
+            "2023-02-29T00:00:00Z",
+            "2024-13-01T00:00:00Z",
+            "2024-00-10T00:00:00Z",
+            "2024-04-31T00:00:00Z",
+            "2024-04-00T00:00:00Z",
+            "2024-04-02T24:00:00Z",
+            "2024-04-02T10:60:00Z",
+            "2024-04-02T10:00:60Z",
+        ];
+        for s in samples {
+            for i in 0..=s.len() {
+                for c in [
+                    None,
+                    Some(b'0'),
+                    Some(b'9'),
+                    Some(b'/'),
+                    Some(b':'),
+                    Some(b'Z'),
+                    Some(b'-'),
+                    Some(b' '),
+                ] {
+                    let mut b = s.as_bytes().to_vec();
+                    match (c, i < b.len()) {
+                        (Some(c), true) => b[i] = c,
+                        (Some(c), false) => b.push(c),
+                        (None, true) => {
+                            b.remove(i);
+                        }
+                        (None, false) => {}
+                    }
+                    assert_eq!(
+                        Timestamp::parse_bytes(&b),
+                        Timestamp::parse_general(&b),
+                        "{}",
+                        String::from_utf8_lossy(&b)
+                    );
+                }
+            }
+        }
     }
 
     #[test]
