@@ -94,9 +94,11 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     None
 }
 
-fn route(line: &[u8], shards: usize) -> Route {
-    // Only a line that mentions "watermark" somewhere can be one: one cheap scan for most.
-    if find(line, b"watermark").is_some()
+/// The shard of a line, or every shard for a watermark. `has_w`: whether the line has a `w`
+/// (found while looking for its end): only then can it be a watermark.
+fn route(line: &[u8], shards: usize, has_w: bool) -> Route {
+    if has_w
+        && find(line, b"watermark").is_some()
         && string_field(line, b"\"type\"").is_some_and(|t| &*t == b"watermark")
     {
         return Route::Everyone;
@@ -142,11 +144,11 @@ fn work(
     for chunk in rx {
         let mut start = 0;
         while start < chunk.len() {
-            let end = crate::jsonl::find_newline(&chunk[start..]).map_or(chunk.len(), |p| start + p);
-            let line = &chunk[start..end];
-            start = end + 1;
+            let (len, has_w) = crate::jsonl::line_end_noting(&chunk[start..], b'w');
+            let line = &chunk[start..start + len];
+            start += len + 1;
             line_no += 1;
-            let mine = match route(line, shards) {
+            let mine = match route(line, shards, has_w) {
                 Route::Everyone => {
                     if shard != 0 {
                         // A watermark copy: apply silently; shard 0 counts and reports it.
@@ -347,6 +349,28 @@ mod tests {
             }
         }
         assert_eq!(find(b"a watermark", b"watermark"), Some(2));
+        // The line end and whether a `w` comes before it, against a plain search: every
+        // length up to three words, a newline and a `w` at every position, other bytes
+        // next to both in value.
+        for len in 0..24 {
+            for nl in 0..=len {
+                for w in 0..=len {
+                    for fill in [b'v', b'x', 0x09, 0x0b, 0x00, 0xff] {
+                        let mut hay = vec![fill; len];
+                        if w < len {
+                            hay[w] = b'w';
+                        }
+                        if nl < len {
+                            hay[nl] = b'\n';
+                            hay[len - 1] = b'\n';
+                        }
+                        let end = hay.iter().position(|&b| b == b'\n').unwrap_or(len);
+                        let expected = (end, hay[..end].contains(&b'w'));
+                        assert_eq!(crate::jsonl::line_end_noting(&hay, b'w'), expected, "{hay:?}");
+                    }
+                }
+            }
+        }
         assert_eq!(find(b"waterwatermar", b"watermark"), None);
     }
 
@@ -391,12 +415,12 @@ mod tests {
         );
         assert_eq!(id(br#"{"conversation":5}"#), None);
         assert!(matches!(
-            route(br#"{"type":"watermark","at":"x","conversation":"c"}"#, 4),
+            route(br#"{"type":"watermark","at":"x","conversation":"c"}"#, 4, true),
             Route::Everyone
         ));
         // The fast path and the careful path agree.
-        let a = route(br#"{"conversation":"abc","type":"message"}"#, 7);
-        let b = route(br#"{"type":"message", "conversation":"a\u0062c"}"#, 7);
+        let a = route(br#"{"conversation":"abc","type":"message"}"#, 7, false);
+        let b = route(br#"{"type":"message", "conversation":"a\u0062c"}"#, 7, false);
         assert!(matches!((a, b), (Route::Shard(x), Route::Shard(y)) if x == y));
     }
 }
