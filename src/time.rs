@@ -412,6 +412,32 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 4096, ..Default::default() })]
+
+        /// R1 against chrono's RFC 3339 reader, on every combination of in- and out-of-range
+        /// fields: the same instant, or both refuse. (A second of 60, which chrono reads as a
+        /// leap second, is invalid here, SPEC R43; years stop at 9999 in both.)
+        #[test]
+        fn r1_reads_rfc3339_as_chrono_does(
+            year in 0u32..=9999, month in 0u32..=13, day in 0u32..=32, hour in 0u32..=24,
+            minute in 0u32..=60, second in 0u32..=60, frac in proptest::option::of("[0-9]{1,12}"),
+            t in proptest::sample::select(vec!['T', 't']), zulu in proptest::sample::select(vec!["Z", "z", ""]),
+            sign in proptest::sample::select(vec!['+', '-']), oh in 0u32..=24, om in 0u32..=60,
+        ) {
+            let offset = if zulu.is_empty() { format!("{sign}{oh:02}:{om:02}") } else { zulu.to_owned() };
+            let frac = frac.map(|f| format!(".{f}")).unwrap_or_default();
+            let s = format!("{year:04}-{month:02}-{day:02}{t}{hour:02}:{minute:02}:{second:02}{frac}{offset}");
+            let ours = Timestamp::parse_bytes(s.as_bytes()).ok().map(|t| t.0);
+            let chrono = chrono::DateTime::parse_from_rfc3339(&s).ok().map(|d| d.timestamp());
+            if second == 60 {
+                proptest::prop_assert_eq!(ours, None, "{}", s);
+            } else {
+                proptest::prop_assert_eq!(ours, chrono, "{}", s);
+            }
+        }
+    }
+
     #[test]
     fn civil_round_trip() {
         for d in (-800_000i64..800_000).step_by(97) {
