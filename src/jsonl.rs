@@ -153,38 +153,42 @@ pub(crate) fn find_newline(hay: &[u8]) -> Option<usize> {
     find_byte(hay, b'\n')
 }
 
-/// The first `\n` in `hay` (or its length), and whether `byte` occurs before it: one pass
-/// where a line's end and a hint about its content are both wanted.
+/// The first `\n` in `hay` (or its length), and whether bytes `a` and `b` occur before it: one
+/// pass where a line's end and hints about its content are all wanted.
 #[inline]
-pub(crate) fn line_end_noting(hay: &[u8], byte: u8) -> (usize, bool) {
+pub(crate) fn line_end_noting(hay: &[u8], a: u8, b: u8) -> (usize, bool, bool) {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let has_zero = |w: u64| w.wrapping_sub(LO) & !w & HI;
-    let mut seen = 0u64;
+    let (mut seen_a, mut seen_b) = (0u64, 0u64);
     let mut at = 0;
     while let Some(&[c0, c1, c2, c3, c4, c5, c6, c7]) = hay.get(at..at + 8) {
         let w = u64::from_le_bytes([c0, c1, c2, c3, c4, c5, c6, c7]);
         let newline = has_zero(w ^ (LO * b'\n' as u64));
         // A flag may be false only above a true match, so a flag below the first newline
-        // always means a `byte` before it.
-        let found = has_zero(w ^ (LO * byte as u64));
+        // always means the byte occurs before it.
+        let found_a = has_zero(w ^ (LO * a as u64));
+        let found_b = has_zero(w ^ (LO * b as u64));
         if newline != 0 {
             let below = (1u64 << newline.trailing_zeros()) - 1;
             return (
                 at + (newline.trailing_zeros() / 8) as usize,
-                seen | (found & below) != 0,
+                seen_a | (found_a & below) != 0,
+                seen_b | (found_b & below) != 0,
             );
         }
-        seen |= found;
+        seen_a |= found_a;
+        seen_b |= found_b;
         at += 8;
     }
     for (i, &c) in hay[at..].iter().enumerate() {
         if c == b'\n' {
-            return (at + i, seen != 0);
+            return (at + i, seen_a != 0, seen_b != 0);
         }
-        seen |= u64::from(c == byte);
+        seen_a |= u64::from(c == a);
+        seen_b |= u64::from(c == b);
     }
-    (hay.len(), seen != 0)
+    (hay.len(), seen_a != 0, seen_b != 0)
 }
 
 /// The first `byte` in `hay`, eight bytes at a time (SWAR).

@@ -2,7 +2,7 @@
 //! finished at the whole stream's finish instant (R38) and merged.
 
 use crate::intern::FxHasher;
-use crate::jsonl::{parse_line, JsonlStats, Record};
+use crate::jsonl::{find_byte, line_end_noting, parse_line, JsonlStats, Record};
 use crate::{Config, Engine, Error, Report, Result, Summary};
 use std::hash::Hasher;
 use std::io::Read;
@@ -31,52 +31,19 @@ enum Route {
     Shard(usize),
 }
 
-/// The raw bytes of a top-level string field's value, found without parsing the whole line.
-/// `None` if absent or not a plain string (the shard's full parse will judge the line).
-fn string_field<'a>(line: &'a [u8], key: &[u8]) -> Option<std::borrow::Cow<'a, [u8]>> {
+/// The value of the string field `key` (quoted) in a line without backslashes or nested
+/// objects, where a quoted `key` followed by a colon can only be a top-level key. `None` if
+/// absent or not a string (the shard's parse then judges the line).
+fn string_field<'a>(line: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
     let mut from = 0;
     while let Some(pos) = find(&line[from..], key) {
-        let at = from + pos;
-        from = at + key.len();
-        // A key is a string not preceded by a backslash and followed by a colon.
-        if at > 0 && line[at - 1] == b'\\' {
-            continue;
-        }
-        let mut i = from;
-        while i < line.len() && line[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if line.get(i) != Some(&b':') {
-            continue;
-        }
-        i += 1;
-        while i < line.len() && line[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if line.get(i) != Some(&b'"') {
-            return None;
-        }
-        let start = i + 1;
-        let mut j = start;
-        let mut escaped = false;
-        while j < line.len() {
-            match line[j] {
-                b'\\' => {
-                    escaped = true;
-                    j += 2;
-                    continue;
-                }
-                b'"' => break,
-                _ => j += 1,
-            }
-        }
-        let raw = line.get(start..j)?;
-        if !escaped {
-            return Some(std::borrow::Cow::Borrowed(raw));
-        }
-        // Escapes: decode so that one id written two ways lands on one shard.
-        let decoded: String = serde_json::from_slice(line.get(start - 1..=j)?).ok()?;
-        return Some(std::borrow::Cow::Owned(decoded.into_bytes()));
+        from += pos + key.len();
+        let rest = line[from..].trim_ascii_start();
+        let Some(value) = rest.strip_prefix(b":") else {
+            continue; // a string value equal to the key's name
+        };
+        let value = value.trim_ascii_start().strip_prefix(b"\"")?;
+        return find_byte(value, b'"').map(|end| &value[..end]);
     }
     None
 }
@@ -84,7 +51,7 @@ fn string_field<'a>(line: &'a [u8], key: &[u8]) -> Option<std::borrow::Cow<'a, [
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let first = *needle.first()?;
     let mut from = 0;
-    while let Some(p) = crate::jsonl::find_byte(&hay[from..], first) {
+    while let Some(p) = find_byte(&hay[from..], first) {
         let at = from + p;
         if hay.len() - at >= needle.len() && hay[at..].iter().zip(needle).all(|(a, b)| a == b) {
             return Some(at);
@@ -94,27 +61,37 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     None
 }
 
-/// The shard of a line, or every shard for a watermark. `has_w`: whether the line has a `w`
-/// (found while looking for its end): only then can it be a watermark.
-fn route(line: &[u8], shards: usize, has_w: bool) -> Route {
-    if has_w
-        && find(line, b"watermark").is_some()
-        && string_field(line, b"\"type\"").is_some_and(|t| &*t == b"watermark")
-    {
-        return Route::Everyone;
-    }
+/// The shard of a line, or every shard for a watermark, decided as the engine's parse would
+/// decide it while reading as little of the line as that allows. `has_w`, `has_backslash`:
+/// whether the line has those bytes (found while looking for its end). A watermark's `type`
+/// holds the bytes `watermark` or an escape, so most lines are known not to be one at once.
+fn route(line: &[u8], shards: usize, has_w: bool, has_backslash: bool) -> Route {
+    let maybe_watermark = has_backslash || (has_w && find(line, b"watermark").is_some());
     // Fast path: the id is the first field and has no escapes, as writers usually put it.
     const PREFIX: &[u8] = b"{\"conversation\":\"";
-    if let Some(rest) = line.strip_prefix(PREFIX) {
-        if let Some(end) = rest.iter().position(|&b| b == b'"' || b == b'\\') {
-            if rest[end] == b'"' {
-                return Route::Shard(shard_of(&rest[..end], shards));
-            }
+    if !maybe_watermark {
+        if let Some(end) = line.strip_prefix(PREFIX).and_then(|rest| find_byte(rest, b'"')) {
+            return Route::Shard(shard_of(&line[PREFIX.len()..PREFIX.len() + end], shards));
         }
     }
-    match string_field(line, b"\"conversation\"") {
-        Some(id) => Route::Shard(shard_of(&id, shards)),
-        None => Route::Shard(0),
+    // In a line without escapes or nested objects, a `"type"` or `"conversation"` followed by
+    // a colon can only be a top-level key.
+    let flat = !has_backslash && line.get(1..).is_some_and(|rest| find_byte(rest, b'{').is_none());
+    if flat {
+        if maybe_watermark && string_field(line, b"\"type\"") == Some(b"watermark") {
+            return Route::Everyone;
+        }
+        return match string_field(line, b"\"conversation\"") {
+            Some(id) => Route::Shard(shard_of(id, shards)),
+            None => Route::Shard(0),
+        };
+    }
+    // Escapes or nesting (rare): read the line as the engine will. A line that does not parse
+    // goes to shard 0, which reports it.
+    match parse_line(line) {
+        Ok(Some(Record::Watermark(_))) => Route::Everyone,
+        Ok(Some(Record::Event(e))) => Route::Shard(shard_of(e.conversation.as_bytes(), shards)),
+        Ok(None) | Err(_) => Route::Shard(0),
     }
 }
 
@@ -144,11 +121,11 @@ fn work(
     for chunk in rx {
         let mut start = 0;
         while start < chunk.len() {
-            let (len, has_w) = crate::jsonl::line_end_noting(&chunk[start..], b'w');
+            let (len, has_w, has_backslash) = line_end_noting(&chunk[start..], b'w', b'\\');
             let line = &chunk[start..start + len];
             start += len + 1;
             line_no += 1;
-            let mine = match route(line, shards, has_w) {
+            let mine = match route(line, shards, has_w, has_backslash) {
                 Route::Everyone => {
                     if shard != 0 {
                         // A watermark copy: apply silently; shard 0 counts and reports it.
@@ -349,14 +326,17 @@ mod tests {
             }
         }
         assert_eq!(find(b"a watermark", b"watermark"), Some(2));
-        // The line end and whether a `w` comes before it, against a plain search: every
-        // length up to three words, a newline and a `w` at every position, other bytes
-        // next to both in value.
+        // The line end and whether a `w` and a `\\` come before it, against a plain search:
+        // every length up to three words, a newline, a `w` and a `\\` at every position,
+        // other bytes next to all three in value.
         for len in 0..24 {
             for nl in 0..=len {
-                for w in 0..=len {
-                    for fill in [b'v', b'x', 0x09, 0x0b, 0x00, 0xff] {
+                for (w, bs) in (0..=len).map(|w| (w, (w * 7 + nl) % (len + 1))) {
+                    for fill in [b'v', b'x', 0x09, 0x0b, b'[', b']', 0x00, 0xff] {
                         let mut hay = vec![fill; len];
+                        if bs < len {
+                            hay[bs] = b'\\';
+                        }
                         if w < len {
                             hay[w] = b'w';
                         }
@@ -365,8 +345,8 @@ mod tests {
                             hay[len - 1] = b'\n';
                         }
                         let end = hay.iter().position(|&b| b == b'\n').unwrap_or(len);
-                        let expected = (end, hay[..end].contains(&b'w'));
-                        assert_eq!(crate::jsonl::line_end_noting(&hay, b'w'), expected, "{hay:?}");
+                        let expected = (end, hay[..end].contains(&b'w'), hay[..end].contains(&b'\\'));
+                        assert_eq!(line_end_noting(&hay, b'w', b'\\'), expected, "{hay:?}");
                     }
                 }
             }
@@ -403,24 +383,40 @@ mod tests {
 
     #[test]
     fn r36_routing_reads_ids_like_the_parser() {
-        let id = |l: &[u8]| string_field(l, b"\"conversation\"").map(|c| c.into_owned());
-        assert_eq!(id(br#"{"conversation":"c1","at":"x"}"#), Some(b"c1".to_vec()));
+        let id = |l: &'static [u8]| string_field(l, b"\"conversation\"");
+        assert_eq!(id(br#"{"conversation":"c1","at":"x"}"#), Some(&b"c1"[..]));
         assert_eq!(
-            id(br#"{"text":"\"conversation\": 1", "conversation" : "c\u0031"}"#),
-            Some(b"c1".to_vec())
-        );
-        assert_eq!(
-            id(br#"{"x":"conversation","conversation":"c2"}"#),
-            Some(b"c2".to_vec())
+            id(br#"{"x":"conversation","conversation" : "c2"}"#),
+            Some(&b"c2"[..])
         );
         assert_eq!(id(br#"{"conversation":5}"#), None);
-        assert!(matches!(
-            route(br#"{"type":"watermark","at":"x","conversation":"c"}"#, 4, true),
-            Route::Everyone
-        ));
-        // The fast path and the careful path agree.
-        let a = route(br#"{"conversation":"abc","type":"message"}"#, 7, false);
-        let b = route(br#"{"type":"message", "conversation":"a\u0062c"}"#, 7, false);
-        assert!(matches!((a, b), (Route::Shard(x), Route::Shard(y)) if x == y));
+        let route = |l: &[u8]| {
+            let (_, w, bs) = line_end_noting(l, b'w', b'\\');
+            match route(l, 7, w, bs) {
+                Route::Everyone => None,
+                Route::Shard(s) => Some(s),
+            }
+        };
+        assert_eq!(
+            route(br#"{"type":"watermark","at":"2024-04-02T10:00:00Z","conversation":"c"}"#),
+            None
+        );
+        assert_eq!(
+            route(br#"{"type":"\u0077atermark","at":"2024-04-02T10:00:00Z"}"#),
+            None
+        );
+        // The fast path, the flat path and the parse agree; decoys in nested objects or
+        // strings do not mislead them.
+        let abc = route(br#"{"conversation":"abc","type":"message"}"#);
+        assert_eq!(abc, Some(shard_of(b"abc", 7)));
+        for line in [
+            &br#"{"type":"message", "conversation" : "abc"}"#[..],
+            br#"{"type":"message","conversation":"a\u0062c"}"#,
+            br#"{"meta":{"conversation":"decoy","type":"watermark"},"conversation":"abc","type":"message"}"#,
+            br#"{"note":"\"conversation\":\"decoy\"","conversation":"abc","type":"message"}"#,
+            br#"{"conversation":"abc","type":"message","note":"watermark"}"#,
+        ] {
+            assert_eq!(route(line), abc, "{}", String::from_utf8_lossy(line));
+        }
     }
 }

@@ -231,6 +231,35 @@ proptest! {
         prop_assert_eq!(a, b);
     }
 
+    /// R36, §12: `--shards N` equals `--shards 1` whatever the JSON's form: fields in another
+    /// order, a nested object with decoy `conversation` and `type` keys, escaped names and
+    /// values, watermarks written with an escape. (Routing reads only part of a line.)
+    #[test]
+    fn r36_shards_equal_one_engine_on_any_json_form(seed in any::<u64>(), n in 1u64..30, shards in 2usize..4) {
+        let mut w = Workload::new(seed, n);
+        w.mix = Mix::Varied;
+        let mut data = Vec::new();
+        w.write_jsonl(&mut data).unwrap();
+        let text = String::from_utf8(data).unwrap();
+        let mut with = String::new();
+        for (i, line) in text.lines().enumerate() {
+            let k = seed.wrapping_add(i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 59;
+            if i % 5 == 2 {
+                let at = &line[line.find("\"at\":\"").unwrap() + 6..][..20];
+                let kind = if k % 2 == 0 { "watermark" } else { "\\u0077atermark" };
+                with.push_str(&format!("{{\"at\":\"{at}\",\"type\":\"{kind}\",\"conversation\":\"ignored\"}}\n"));
+            }
+            with.push_str(&disguise(line, k));
+            with.push('\n');
+        }
+        let one = run_jsonl(with.as_bytes(), &Config::default(), 1, true).unwrap();
+        let many = run_jsonl(with.as_bytes(), &Config::default(), shards, true).unwrap();
+        prop_assert_eq!(&one.report, &many.report);
+        prop_assert_eq!(one.stats, many.stats);
+        let sort = |mut v: Vec<Summary>| { v.sort_by(|a, b| (&a.conversation, a.instance).cmp(&(&b.conversation, b.instance))); v };
+        prop_assert_eq!(sort(one.summaries), sort(many.summaries));
+    }
+
     /// R36, §12: `--shards N` equals `--shards 1`.
     #[test]
     fn r36_shards_equal_one_engine(seed in any::<u64>(), n in 1u64..60, shards in 2usize..5, config in configs()) {
@@ -515,4 +544,41 @@ proptest! {
         prop_assert_eq!(serde_json::to_value(&merged).unwrap(), serde_json::to_value(&whole).unwrap());
         prop_assert_eq!(merged, whole);
     }
+}
+
+/// The same event line in another JSON form, chosen by `k` (0..32): fields in sorted order
+/// rather than as written, a leading nested object with decoy keys, the first letter of every
+/// string value or key escaped.
+fn disguise(line: &str, k: u64) -> String {
+    let Value::Object(fields) = serde_json::from_str::<Value>(line).unwrap() else {
+        unreachable!("event lines are objects")
+    };
+    let escape = |s: &str, on: bool| -> String {
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            if on && i == 0 && c.is_ascii() {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            } else {
+                out.push_str(&serde_json::to_string(&c.to_string()).unwrap()[1..][..c.len_utf8()]);
+            }
+        }
+        format!("\"{out}\"")
+    };
+    let mut parts = Vec::new();
+    if k & 1 != 0 {
+        parts.push(
+            r#""meta":{"conversation":"decoy","type":"watermark","at":"2000-01-01T00:00:00Z"}"#.to_owned(),
+        );
+    }
+    for (key, value) in &fields {
+        let v = match value {
+            Value::String(s) => escape(s, k & 2 != 0),
+            other => other.to_string(),
+        };
+        parts.push(format!("{}:{v}", escape(key, k & 4 != 0)));
+    }
+    if k & 8 != 0 {
+        parts.reverse();
+    }
+    format!("{{{}}}", parts.join(if k & 16 != 0 { " , " } else { "," }))
 }
