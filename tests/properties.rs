@@ -260,6 +260,33 @@ proptest! {
         prop_assert_eq!(sort(one.summaries), sort(many.summaries));
     }
 
+    /// R36, R42: with random bytes changed, inserted or removed, `--shards N` still equals
+    /// `--shards 1`: every line, valid or not, is routed as the engine reads it, and every
+    /// rejection is reported once.
+    #[test]
+    fn r36_shards_equal_one_engine_on_damaged_lines(
+        seed in any::<u64>(), n in 1u64..20, shards in 2usize..4,
+        edits in prop::collection::vec((any::<usize>(), 0u8..3, prop::sample::select(b"{}[]\",:\\ wcu0-9".to_vec())), 1..12),
+    ) {
+        let mut data = Vec::new();
+        Workload::new(seed, n).write_jsonl(&mut data).unwrap();
+        for (at, op, b) in edits {
+            let i = at % (data.len() + 1);
+            match op {
+                0 if i < data.len() => data[i] = b,
+                1 => data.insert(i, b),
+                _ if i < data.len() => { data.remove(i); }
+                _ => data.push(b),
+            }
+        }
+        let one = run_jsonl(&data[..], &Config::default(), 1, true).unwrap();
+        let many = run_jsonl(&data[..], &Config::default(), shards, true).unwrap();
+        prop_assert_eq!(&one.report, &many.report);
+        prop_assert_eq!(one.stats, many.stats);
+        let lines = |v: &[sla_metrics::Error]| v.iter().map(|e| (e.line(), e.code())).collect::<Vec<_>>();
+        prop_assert_eq!(lines(&one.rejections), lines(&many.rejections));
+    }
+
     /// R36, §12: `--shards N` equals `--shards 1`.
     #[test]
     fn r36_shards_equal_one_engine(seed in any::<u64>(), n in 1u64..60, shards in 2usize..5, config in configs()) {
