@@ -153,22 +153,36 @@ pub(crate) fn find_newline(hay: &[u8]) -> Option<usize> {
     find_byte(hay, b'\n')
 }
 
+/// Eight bytes at a time (SWAR): the high bit of every byte of `w` equal to `byte`. Exact up
+/// to the lowest match; a byte above a match may be flagged falsely (the borrow), never one
+/// below it, so the lowest flag is the first match.
+#[inline(always)]
+pub(crate) fn bytes_equal(w: u64, byte: u8) -> u64 {
+    bytes_below(w ^ (LO * byte as u64), 1)
+}
+
+/// The high bit of every byte of `w` below `limit` (at most 0x80), with the same exactness as
+/// [`bytes_equal`].
+#[inline(always)]
+pub(crate) fn bytes_below(w: u64, limit: u8) -> u64 {
+    w.wrapping_sub(LO * limit as u64) & !w & 0x8080_8080_8080_8080
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+
 /// The first `\n` in `hay` (or its length), and whether bytes `a` and `b` occur before it: one
 /// pass where a line's end and hints about its content are all wanted.
 #[inline]
 pub(crate) fn line_end_noting(hay: &[u8], a: u8, b: u8) -> (usize, bool, bool) {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |w: u64| w.wrapping_sub(LO) & !w & HI;
     let (mut seen_a, mut seen_b) = (0u64, 0u64);
     let mut at = 0;
     while let Some(&[c0, c1, c2, c3, c4, c5, c6, c7]) = hay.get(at..at + 8) {
         let w = u64::from_le_bytes([c0, c1, c2, c3, c4, c5, c6, c7]);
-        let newline = has_zero(w ^ (LO * b'\n' as u64));
+        let newline = bytes_equal(w, b'\n');
         // A flag may be false only above a true match, so a flag below the first newline
         // always means the byte occurs before it.
-        let found_a = has_zero(w ^ (LO * a as u64));
-        let found_b = has_zero(w ^ (LO * b as u64));
+        let found_a = bytes_equal(w, a);
+        let found_b = bytes_equal(w, b);
         if newline != 0 {
             let below = (1u64 << newline.trailing_zeros()) - 1;
             return (
@@ -194,14 +208,11 @@ pub(crate) fn line_end_noting(hay: &[u8], a: u8, b: u8) -> (usize, bool, bool) {
 /// The first `byte` in `hay`, eight bytes at a time (SWAR).
 #[inline]
 pub(crate) fn find_byte(hay: &[u8], byte: u8) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let pattern = LO * byte as u64;
     let mut chunks = hay.chunks_exact(8);
     let mut at = 0;
     for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) ^ pattern;
-        let found = w.wrapping_sub(LO) & !w & HI;
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        let found = bytes_equal(w, byte);
         if found != 0 {
             return Some(at + (found.trailing_zeros() / 8) as usize);
         }
