@@ -252,12 +252,7 @@ proptest! {
             with.push_str(&disguise(line, k));
             with.push('\n');
         }
-        let one = run_jsonl(with.as_bytes(), &Config::default(), 1, true).unwrap();
-        let many = run_jsonl(with.as_bytes(), &Config::default(), shards, true).unwrap();
-        prop_assert_eq!(&one.report, &many.report);
-        prop_assert_eq!(one.stats, many.stats);
-        let sort = |mut v: Vec<Summary>| { v.sort_by(|a, b| (&a.conversation, a.instance).cmp(&(&b.conversation, b.instance))); v };
-        prop_assert_eq!(sort(one.summaries), sort(many.summaries));
+        shards_agree(with.as_bytes(), &Config::default(), shards)?;
     }
 
     /// R36, R42: with random bytes changed, inserted or removed, `--shards N` still equals
@@ -279,12 +274,7 @@ proptest! {
                 _ => data.push(b),
             }
         }
-        let one = run_jsonl(&data[..], &Config::default(), 1, true).unwrap();
-        let many = run_jsonl(&data[..], &Config::default(), shards, true).unwrap();
-        prop_assert_eq!(&one.report, &many.report);
-        prop_assert_eq!(one.stats, many.stats);
-        let lines = |v: &[sla_metrics::Error]| v.iter().map(|e| (e.line(), e.code())).collect::<Vec<_>>();
-        prop_assert_eq!(lines(&one.rejections), lines(&many.rejections));
+        shards_agree(&data, &Config::default(), shards)?;
     }
 
     /// R36, §12: `--shards N` equals `--shards 1`.
@@ -305,12 +295,7 @@ proptest! {
             with.push_str(line);
             with.push('\n');
         }
-        let one = run_jsonl(with.as_bytes(), &config, 1, true).unwrap();
-        let many = run_jsonl(with.as_bytes(), &config, shards, true).unwrap();
-        prop_assert_eq!(&one.report, &many.report);
-        prop_assert_eq!(one.stats, many.stats);
-        let sort = |mut v: Vec<Summary>| { v.sort_by(|a, b| (&a.conversation, a.instance).cmp(&(&b.conversation, b.instance))); v };
-        prop_assert_eq!(sort(one.summaries), sort(many.summaries));
+        shards_agree(with.as_bytes(), &config, shards)?;
     }
 }
 
@@ -608,4 +593,21 @@ fn disguise(line: &str, k: u64) -> String {
         parts.reverse();
     }
     format!("{{{}}}", parts.join(if k & 16 != 0 { " , " } else { "," }))
+}
+
+/// R36, §12: `run_jsonl` on `shards` shards gives what one engine gives: the same report, line
+/// counts, summaries (in any order) and rejected lines with their kinds.
+fn shards_agree(input: &[u8], config: &Config, shards: usize) -> Result<(), TestCaseError> {
+    let one = run_jsonl(input, config, 1, true).unwrap();
+    let many = run_jsonl(input, config, shards, true).unwrap();
+    prop_assert_eq!(&one.report, &many.report);
+    prop_assert_eq!(one.stats, many.stats);
+    let sort = |mut v: Vec<Summary>| {
+        v.sort_by(|a, b| (&a.conversation, a.instance).cmp(&(&b.conversation, b.instance)));
+        v
+    };
+    prop_assert_eq!(sort(one.summaries), sort(many.summaries));
+    let lines = |v: &[sla_metrics::Error]| v.iter().map(|e| (e.line(), e.code())).collect::<Vec<_>>();
+    prop_assert_eq!(lines(&one.rejections), lines(&many.rejections));
+    Ok(())
 }
