@@ -10,6 +10,7 @@ use crate::live::{AtRisk, SlaEvent, Tracker};
 use crate::report::Report;
 use crate::sla::Rules;
 use crate::summary::Summary;
+use crate::table::{shrunk_capacity, Open, OpenTable};
 use crate::{Config, Error, Result, Timestamp};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -45,13 +46,11 @@ fn arm_timer(
     }
 }
 
-/// Gives a hash table's memory back once it holds less than 40 % of its capacity (R40): after
-/// a spike, and after the table doubled only to clear deletion markers, which a table under
-/// steady churn does now and then. Rebuilds at 125 % of the entries, so a rebuild is followed
-/// by many insertions before the next: amortized O(1) per entry.
+/// Gives a hash table's memory back after a spike (R40), under the policy of
+/// [`shrunk_capacity`].
 fn right_size<V>(table: &mut FxHashMap<Key, V>) {
-    if table.capacity() > (table.len().max(1024) * 5) / 2 {
-        table.shrink_to(table.len() * 5 / 4);
+    if let Some(cap) = shrunk_capacity(table.capacity(), table.len()) {
+        table.shrink_to(cap);
     }
 }
 
@@ -157,9 +156,8 @@ pub struct Engine {
     rules: Rules,
     /// Interned channels, brands, teams and agents.
     names: Names,
-    /// Open conversation instances. The state is boxed so the table's entries stay small: a
-    /// growing table moves 33-byte entries, not whole conversations.
-    live: FxHashMap<Key, Box<Conversation>>,
+    /// Open conversation instances.
+    live: OpenTable,
     /// Finalized ids still remembered for follow-ups (R6).
     finalized: FxHashMap<Key, Memory>,
     /// Finalization timers `(due, id)`, earliest first; an entry whose due differs from its
@@ -208,7 +206,7 @@ impl Engine {
         Ok(Engine {
             rules,
             names,
-            live: FxHashMap::default(),
+            live: OpenTable::default(),
             finalized: FxHashMap::default(),
             timers: BinaryHeap::new(),
             watermark: Timestamp::MIN,
@@ -501,18 +499,19 @@ impl Engine {
             }
             Applied::Continue => {
                 arm_timer(&mut self.timers, &mut conv, &self.rules, || key.clone());
-                self.live.insert(key, Box::new(conv));
+                self.live.insert(key, conv);
             }
         }
     }
 
     /// Finalizes the live instance of `key` at `at` (R39).
     fn finalize(&mut self, key: &[u8], at: Timestamp, by: FinalizedBy) -> Memory {
-        let (key, conv) = self
+        let open = self
             .live
-            .remove_entry(key)
+            .remove(key)
             .expect("finalize is called on a live conversation");
-        self.finalize_conversation(key, *conv, at, by)
+        let Open { key, conv } = *open;
+        self.finalize_conversation(key, conv, at, by)
     }
 
     /// Status time and SLA outcomes as of `at`, the report and summary, then frees the state,
@@ -611,7 +610,7 @@ impl Engine {
             self.sweep_memories();
         }
         // R40: give memory back after a spike.
-        right_size(&mut self.live);
+        self.live.right_size();
         if self.timers.capacity() > 4 * self.timers.len().max(1024) {
             self.timers.shrink_to(2 * self.timers.len());
         }
@@ -667,19 +666,17 @@ impl Engine {
         let fin = at.max(self.watermark).max(self.latest);
         // A deterministic order for the summaries, whatever the table's layout. The sort key
         // is copied out of each box once, so the sort compares without chasing pointers.
-        let mut open: Vec<(Timestamp, Key, Box<Conversation>)> = self
-            .live
-            .drain()
-            .map(|(key, conv)| (conv.created_at, key, conv))
-            .collect();
-        open.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        let mut open: Vec<(Timestamp, Box<Open>)> =
+            self.live.drain().map(|o| (o.conv.created_at, o)).collect();
+        open.sort_unstable_by(|a, b| (a.0, &a.1.key).cmp(&(b.0, &b.1.key)));
         self.finalized.reserve(open.len());
-        for (_, key, conv) in open {
+        for (_, open) in open {
+            let Open { key, conv } = *open;
             let (due, by) = conv.due(&self.rules);
             if due <= fin {
-                self.finalize_conversation(key, *conv, due, by);
+                self.finalize_conversation(key, conv, due, by);
             } else {
-                self.finalize_conversation(key, *conv, fin, FinalizedBy::Finish);
+                self.finalize_conversation(key, conv, fin, FinalizedBy::Finish);
             }
         }
         self.timers.clear();
@@ -702,11 +699,11 @@ impl Engine {
     /// ```
     pub fn memory(&self) -> MemoryUsage {
         use std::mem::size_of;
-        let entry = size_of::<(Key, Box<Conversation>)>() + 1;
+        let entry = OpenTable::SLOT_BYTES;
         let open_state_bytes = self
             .live
             .iter()
-            .map(|(key, c)| entry + key.heap_len() + size_of::<Conversation>() + c.heap_bytes())
+            .map(|o| entry + size_of::<Open>() + o.key.heap_len() + o.conv.heap_bytes())
             .sum();
         let open = self.live.len();
         MemoryUsage {
@@ -765,12 +762,12 @@ impl Engine {
             interner.names().iter().for_each(|n| w.str(n));
         }
         w.bytes(&self.report.to_bytes());
-        let mut live: Vec<_> = self.live.iter().collect();
-        live.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut live: Vec<&Open> = self.live.iter().collect();
+        live.sort_unstable_by(|a, b| a.key.cmp(&b.key));
         w.u64(live.len() as u64);
-        for (key, conv) in live {
-            w.bytes(key.as_bytes());
-            crate::conversation::encode::write(conv, &self.rules, &mut w);
+        for open in live {
+            w.bytes(open.key.as_bytes());
+            crate::conversation::encode::write(&open.conv, &self.rules, &mut w);
         }
         let mut finalized: Vec<_> = self.finalized.iter().collect();
         finalized.sort_unstable_by(|a, b| a.0.cmp(b.0));
@@ -851,7 +848,7 @@ impl Engine {
                     }
                 }
             }
-            if e.live.insert(key, Box::new(conv)).is_some() {
+            if !e.live.insert(key, conv) {
                 return Err(Error::encoding("a conversation appears twice"));
             }
         }
@@ -864,7 +861,7 @@ impl Engine {
                 last_at: r.ts()?,
                 finalized_at: r.ts()?,
             };
-            if e.live.contains_key(key.as_bytes()) || e.finalized.insert(key, memory).is_some() {
+            if e.live.contains(key.as_bytes()) || e.finalized.insert(key, memory).is_some() {
                 return Err(Error::encoding("a finalized conversation appears twice"));
             }
         }

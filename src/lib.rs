@@ -53,6 +53,7 @@ mod shard;
 mod sla;
 mod stats;
 mod summary;
+mod table;
 mod time;
 
 pub use crate::adapters::{helpdesk_events, twcs_events, twcs_threads, Adapted, UnusableRow};
