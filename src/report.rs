@@ -327,7 +327,7 @@ impl Report {
     /// their SLA instances as cancelled).
     pub(crate) fn add_conversation(&mut self, conv: &Conversation, rules: &Rules) {
         self.conversations.total += 1;
-        for i in &conv.sla {
+        for i in conv.sla.iter() {
             let c = &mut self.sla[self.sla_offsets[i.policy as usize] + i.target as usize];
             match i.state.outcome() {
                 Outcome::Met => c.met += 1,

@@ -285,3 +285,94 @@ impl Instance {
         rules.target(self.policy, self.target).threshold_s
     }
 }
+
+/// How many instances a conversation holds without a heap allocation: the default policy's
+/// two `first_response` targets (R20).
+const INLINE_INSTANCES: usize = 2;
+
+/// A conversation's SLA instances in activation order (R20): up to [`INLINE_INSTANCES`]
+/// inside the conversation, so most events reach them without another memory access and most
+/// conversations allocate nothing for them; more (next-reply targets, re-targeting) move to
+/// the heap. An unused inline slot has no policy, which no activated instance lacks; the
+/// enum then needs no tag of its own (64 bytes, not 72).
+#[derive(Debug, Clone)]
+pub(crate) enum Instances {
+    Inline([Instance; INLINE_INSTANCES]),
+    Heap(Vec<Instance>),
+}
+
+/// An unused inline slot.
+const UNUSED: Instance = Instance {
+    policy: NO_POLICY,
+    target: 0,
+    metric: SlaMetric::FirstResponse,
+    clock: 0,
+    state: State::Cancelled,
+    anchor: Timestamp::MIN,
+    used: 0,
+    deadline: Timestamp::MIN,
+};
+
+impl Default for Instances {
+    fn default() -> Instances {
+        Instances::Inline([UNUSED; INLINE_INSTANCES])
+    }
+}
+
+/// How many inline slots are used: the used ones come first.
+#[inline]
+fn used_slots(items: &[Instance; INLINE_INSTANCES]) -> usize {
+    items.iter().take_while(|i| i.policy != NO_POLICY).count()
+}
+
+impl Instances {
+    /// Appends an instance (of a policy, never [`NO_POLICY`]).
+    pub(crate) fn push(&mut self, i: Instance) {
+        debug_assert_ne!(i.policy, NO_POLICY);
+        match self {
+            Instances::Inline(items) => match used_slots(items) {
+                n if n < INLINE_INSTANCES => items[n] = i,
+                _ => {
+                    let mut v = Vec::with_capacity(2 * INLINE_INSTANCES);
+                    v.extend_from_slice(items);
+                    v.push(i);
+                    *self = Instances::Heap(v);
+                }
+            },
+            Instances::Heap(v) => v.push(i),
+        }
+    }
+
+    /// Heap bytes held (R40, `Engine::memory`).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        match self {
+            Instances::Inline(..) => 0,
+            Instances::Heap(v) => v.capacity() * std::mem::size_of::<Instance>(),
+        }
+    }
+}
+
+impl std::ops::Deref for Instances {
+    type Target = [Instance];
+
+    #[inline]
+    fn deref(&self) -> &[Instance] {
+        match self {
+            Instances::Inline(items) => &items[..used_slots(items)],
+            Instances::Heap(v) => v,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Instances {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut [Instance] {
+        match self {
+            Instances::Inline(items) => {
+                let n = used_slots(items);
+                &mut items[..n]
+            }
+            Instances::Heap(v) => v,
+        }
+    }
+}
