@@ -519,17 +519,25 @@ impl Engine {
     fn finalize_conversation(
         &mut self,
         key: Key,
-        mut conv: Conversation,
+        conv: Conversation,
         at: Timestamp,
         by: FinalizedBy,
     ) -> Memory {
+        let memory = self.conclude(&key, conv, at, by);
+        self.finalized.insert(key, memory);
+        memory
+    }
+
+    /// [`finalize_conversation`](Engine::finalize_conversation) without the id memory: for
+    /// an engine that takes no further event.
+    fn conclude(&mut self, key: &Key, mut conv: Conversation, at: Timestamp, by: FinalizedBy) -> Memory {
         if let Some(tr) = &mut self.tracker {
             tr.snapshot(&conv.sla);
         }
         conv.accrue_until(at, &self.rules);
         conv.finalize_sla(at, &self.rules);
         if let Some(tr) = &mut self.tracker {
-            tr.record(&key, &conv, at, &self.rules);
+            tr.record(key, &conv, at, &self.rules);
         }
         self.report.add(&conv, &self.rules, &self.names);
         if let Some(out) = &mut self.summaries {
@@ -548,7 +556,6 @@ impl Engine {
             finalized_at: at,
         };
         self.pools.give_back(&mut conv);
-        self.finalized.insert(key, memory);
         memory
     }
 
@@ -662,6 +669,17 @@ impl Engine {
     /// merged report equals the single-engine one (R36, R38). Instances whose deadline lies
     /// before their finalization instant are breached, the others stay active.
     pub fn finish_at(&mut self, at: Timestamp) -> Report {
+        self.finish_open(at, true)
+    }
+
+    /// [`finish_at`](Engine::finish_at) for an engine that takes no further event (the JSON
+    /// Lines runners): the same report and summaries, without storing the id memory of R6
+    /// for every conversation it finalizes.
+    pub(crate) fn finish_at_and_forget(&mut self, at: Timestamp) -> Report {
+        self.finish_open(at, false)
+    }
+
+    fn finish_open(&mut self, at: Timestamp, remember: bool) -> Report {
         self.release(None);
         let fin = at.max(self.watermark).max(self.latest);
         // A deterministic order for the summaries, whatever the table's layout. The sort key
@@ -669,14 +687,21 @@ impl Engine {
         let mut open: Vec<(Timestamp, Box<Open>)> =
             self.live.drain().map(|o| (o.conv.created_at, o)).collect();
         open.sort_unstable_by(|a, b| (a.0, &a.1.key).cmp(&(b.0, &b.1.key)));
-        self.finalized.reserve(open.len());
+        if remember {
+            self.finalized.reserve(open.len());
+        }
         for (_, open) in open {
             let Open { key, conv } = *open;
             let (due, by) = conv.due(&self.rules);
-            if due <= fin {
-                self.finalize_conversation(key, conv, due, by);
+            let (at, by) = if due <= fin {
+                (due, by)
             } else {
-                self.finalize_conversation(key, conv, fin, FinalizedBy::Finish);
+                (fin, FinalizedBy::Finish)
+            };
+            if remember {
+                self.finalize_conversation(key, conv, at, by);
+            } else {
+                self.conclude(&key, conv, at, by);
             }
         }
         self.timers.clear();

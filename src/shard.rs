@@ -199,7 +199,8 @@ pub fn run_jsonl<R: Read>(input: R, config: &Config, shards: usize, summaries: b
             .iter_mut()
             .map(|e| {
                 s.spawn(move || {
-                    let r = e.finish_at(fin);
+                    // The engines end here: no id memory is needed after the finish.
+                    let r = e.finish_at_and_forget(fin);
                     (r, e.drain_summaries().collect::<Vec<_>>())
                 })
             })
