@@ -376,3 +376,39 @@ impl std::ops::DerefMut for Instances {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// R20: instances keep their activation order and every field, inline or on the heap.
+    #[test]
+    fn r20_instances_keep_activation_order_inline_and_spilled() {
+        let mut list = Instances::default();
+        assert!(list.is_empty());
+        for k in 0..7u16 {
+            list.push(Instance {
+                policy: k % 3,
+                target: k,
+                metric: SlaMetric::ALL[k as usize % SlaMetric::ALL.len()],
+                clock: k as u8,
+                state: State::Running,
+                anchor: Timestamp::from_unix(i64::from(k)),
+                used: i64::from(k) * 10,
+                deadline: Timestamp::from_unix(1000 + i64::from(k)),
+            });
+            assert_eq!(list.len(), usize::from(k) + 1);
+            assert_eq!(list.heap_bytes() > 0, usize::from(k) >= INLINE_INSTANCES);
+            list.last_mut().expect("just pushed").state = State::Met;
+        }
+        for (k, i) in list.iter().enumerate() {
+            let k = k as u16;
+            assert_eq!((i.policy, i.target, i.clock), (k % 3, k, k as u8));
+            assert_eq!(
+                (i.anchor.as_unix(), i.used, i.deadline.as_unix()),
+                (i64::from(k), i64::from(k) * 10, 1000 + i64::from(k))
+            );
+            assert_eq!(i.state, State::Met);
+        }
+    }
+}
