@@ -102,9 +102,12 @@ impl Trail {
     }
 
     fn push_sample(&mut self, s: Sample) {
-        grow_by_half(&mut self.words);
+        make_room(&mut self.words, 2);
         let at = 2 * self.sample_count as usize;
-        self.words.splice(at..at, s.to_words());
+        let len = self.words.len();
+        self.words.extend_from_slice(&[0, 0]);
+        self.words.copy_within(at..len, at + 2);
+        self.words[at..at + 2].copy_from_slice(&s.to_words());
         self.sample_count += 1;
     }
 
@@ -127,7 +130,7 @@ impl Trail {
 
     #[inline]
     fn push_id(&mut self, h: u64) {
-        grow_by_half(&mut self.words);
+        make_room(&mut self.words, 1);
         self.words.push(h);
         self.id_filter |= Trail::filter_bit(h);
     }
@@ -331,12 +334,12 @@ impl Pools {
     }
 }
 
-/// Makes room for one more element, growing by half rather than doubling: per-conversation
+/// Makes room for `extra` more elements, growing by half rather than doubling: per-conversation
 /// lists are short and many, so spare capacity is most of their memory (R40).
 #[inline]
-fn grow_by_half<T>(v: &mut Vec<T>) {
-    if v.len() == v.capacity() {
-        v.reserve_exact(v.len() / 2 + 2);
+fn make_room<T>(v: &mut Vec<T>, extra: usize) {
+    if v.capacity() - v.len() < extra {
+        v.reserve_exact((v.len() / 2 + 2).max(extra));
     }
 }
 
