@@ -316,24 +316,6 @@ pub(crate) struct Conversation {
     pub(crate) sla: Instances,
 }
 
-/// Reusable trail lists, so that conversations allocate nothing at steady state (SLA
-/// instances mostly live inline, [`Instances`]).
-#[derive(Debug, Default)]
-pub(crate) struct Pools {
-    trails: Vec<Vec<u64>>,
-}
-
-impl Pools {
-    pub(crate) fn give_back(&mut self, c: &mut Conversation) {
-        let mut t = std::mem::take(&mut c.trail.words);
-        const KEEP: usize = 4096;
-        if t.capacity() > 0 && t.capacity() <= 256 && self.trails.len() < KEEP {
-            t.clear();
-            self.trails.push(t);
-        }
-    }
-}
-
 /// Makes room for `extra` more elements, growing by half rather than doubling: per-conversation
 /// lists are short and many, so spare capacity is most of their memory (R40).
 #[inline]
@@ -352,7 +334,7 @@ pub(crate) enum Applied {
 }
 
 impl Conversation {
-    pub(crate) fn new(created_at: Timestamp, instance: u32, pools: &mut Pools) -> Conversation {
+    pub(crate) fn new(created_at: Timestamp, instance: u32) -> Conversation {
         Conversation {
             created_at,
             last_at: created_at,
@@ -382,7 +364,7 @@ impl Conversation {
             next_deadline: Timestamp::MAX,
             sla_changed: false,
             trail: Trail {
-                words: pools.trails.pop().unwrap_or_default(),
+                words: Vec::new(),
                 sample_count: 0,
                 id_filter: 0,
             },

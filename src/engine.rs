@@ -2,7 +2,7 @@
 //! duplicate and order checks (R3, R4, R41, R42), and the wiring between conversations and the
 //! report. It owns no metric logic.
 
-use crate::conversation::{Applied, Conversation, FinalizedBy, Pools};
+use crate::conversation::{Applied, Conversation, FinalizedBy};
 use crate::encoding::{Reader, Writer, CHECKPOINT};
 use crate::event::{Author, Event, EventKind, Visibility};
 use crate::intern::{id_hash, FxHashMap, Key, Names};
@@ -172,7 +172,6 @@ pub struct Engine {
     tracker: Option<Box<Tracker>>,
     /// The reorder buffer, with `allowed_lateness_s > 0` (R41).
     reorder: Option<Box<Reorder>>,
-    pools: Pools,
 }
 
 impl Engine {
@@ -216,7 +215,6 @@ impl Engine {
             summaries: None,
             tracker: None,
             reorder,
-            pools: Pools::default(),
         })
     }
 
@@ -481,7 +479,7 @@ impl Engine {
     /// R2: the first event of an id (or of a follow-up) creates an instance.
     fn start_instance(&mut self, ev: &Event<'_>, instance: u32) {
         let t = ev.at;
-        let mut conv = Conversation::new(t, instance, &mut self.pools);
+        let mut conv = Conversation::new(t, instance);
         if let Some(id) = ev.id.as_deref() {
             conv.remember_id(id_hash(id));
         }
@@ -550,13 +548,11 @@ impl Engine {
                 &self.names,
             ));
         }
-        let memory = Memory {
+        Memory {
             instance: conv.instance,
             last_at: conv.last_at,
             finalized_at: at,
-        };
-        self.pools.give_back(&mut conv);
-        memory
+        }
     }
 
     /// Advances the watermark (R38): the caller promises no event older than `t` will come.

@@ -116,11 +116,10 @@ pub(crate) fn shrunk_capacity(capacity: usize, len: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conversation::Pools;
     use crate::Timestamp;
 
     fn conv(t: i64) -> Conversation {
-        Conversation::new(Timestamp::from_unix(t), 1, &mut Pools::default())
+        Conversation::new(Timestamp::from_unix(t), 1)
     }
 
     #[test]
