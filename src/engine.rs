@@ -31,18 +31,53 @@ pub enum Ingested {
     Buffered,
 }
 
+/// Finalization timers `(due, id)`, earliest first (R39). An entry whose due differs from its
+/// conversation's `timer_due` is stale and skipped when it comes up. Grows by half, not by
+/// doubling, and gives memory back like the tables: with one or two entries per open
+/// conversation it is the largest of them.
+#[derive(Debug, Default)]
+struct Timers(BinaryHeap<Reverse<(Timestamp, Key)>>);
+
+impl Timers {
+    fn push(&mut self, due: Timestamp, key: Key) {
+        let heap = &mut self.0;
+        if heap.len() == heap.capacity() {
+            heap.reserve_exact(heap.len() / 2 + 64);
+        }
+        heap.push(Reverse((due, key)));
+    }
+
+    /// Takes the earliest timer if it is due before `t`.
+    fn pop_before(&mut self, t: Timestamp) -> Option<(Timestamp, Key)> {
+        match self.0.peek() {
+            Some(Reverse((due, _))) if *due < t => self.0.pop().map(|Reverse(entry)| entry),
+            _ => None,
+        }
+    }
+
+    /// R40: gives memory back after a spike, under the policy of [`shrunk_capacity`].
+    fn right_size(&mut self) {
+        if let Some(cap) = shrunk_capacity(self.0.capacity(), self.0.len()) {
+            self.0.shrink_to(cap);
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.0.capacity() * std::mem::size_of::<(Timestamp, Key)>()
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
 /// Makes sure a finalization timer at or before the conversation's due instant (R39) is
 /// pending; a later due needs none, since the earlier timer re-arms itself when it fires.
-fn arm_timer(
-    timers: &mut BinaryHeap<Reverse<(Timestamp, Key)>>,
-    conv: &mut Conversation,
-    rules: &Rules,
-    key: impl FnOnce() -> Key,
-) {
+fn arm_timer(timers: &mut Timers, conv: &mut Conversation, rules: &Rules, key: impl FnOnce() -> Key) {
     let (due, _) = conv.due(rules);
     if due < conv.timer_due {
         conv.timer_due = due;
-        timers.push(Reverse((due, key())));
+        timers.push(due, key());
     }
 }
 
@@ -160,9 +195,8 @@ pub struct Engine {
     live: OpenTable,
     /// Finalized ids still remembered for follow-ups (R6).
     finalized: FxHashMap<Key, Memory>,
-    /// Finalization timers `(due, id)`, earliest first; an entry whose due differs from its
-    /// conversation's `timer_due` is stale and skipped.
-    timers: BinaryHeap<Reverse<(Timestamp, Key)>>,
+    /// Finalization timers (R39).
+    timers: Timers,
     watermark: Timestamp,
     latest: Timestamp,
     sweep_at: usize,
@@ -207,7 +241,7 @@ impl Engine {
             names,
             live: OpenTable::default(),
             finalized: FxHashMap::default(),
-            timers: BinaryHeap::new(),
+            timers: Timers::default(),
             watermark: Timestamp::MIN,
             latest: Timestamp::MIN,
             sweep_at: 1024,
@@ -587,13 +621,7 @@ impl Engine {
             return;
         }
         self.watermark = t;
-        while let Some(Reverse((due, _))) = self.timers.peek() {
-            if *due >= t {
-                break;
-            }
-            let Some(Reverse((due, key))) = self.timers.pop() else {
-                break;
-            };
+        while let Some((due, key)) = self.timers.pop_before(t) {
             let Some(conv) = self.live.get_mut(key.as_bytes()) else {
                 continue;
             };
@@ -605,7 +633,7 @@ impl Engine {
                 self.finalize(key.as_bytes(), now_due, by);
             } else {
                 conv.timer_due = now_due;
-                self.timers.push(Reverse((now_due, key)));
+                self.timers.push(now_due, key);
             }
         }
         self.breach_due(t);
@@ -614,9 +642,7 @@ impl Engine {
         }
         // R40: give memory back after a spike.
         self.live.right_size();
-        if self.timers.capacity() > 4 * self.timers.len().max(1024) {
-            self.timers.shrink_to(2 * self.timers.len());
-        }
+        self.timers.right_size();
     }
 
     /// R21 live: every running instance whose deadline the watermark `t` has passed is breached
@@ -733,7 +759,7 @@ impl Engine {
             id_memories: self.finalized.len(),
             table_bytes: (self.live.capacity() - open) * entry
                 + self.finalized.capacity() * (size_of::<(Key, Memory)>() + 1)
-                + self.timers.capacity() * size_of::<(Timestamp, Key)>(),
+                + self.timers.bytes(),
         }
     }
 
@@ -860,7 +886,7 @@ impl Engine {
             let key = read_key(&mut r)?;
             let conv = crate::conversation::encode::read(&mut r, &e.rules, &e.names)?;
             if conv.timer_due != Timestamp::MAX {
-                e.timers.push(Reverse((conv.timer_due, key.clone())));
+                e.timers.push(conv.timer_due, key.clone());
             }
             if let Some(tr) = &mut e.tracker {
                 for (index, i) in conv.sla.iter().enumerate() {
