@@ -1,8 +1,8 @@
 //! The table of open conversations: ids to boxed conversation state, with the id kept inside
 //! the box. The table itself holds one pointer per slot (9 bytes with its control byte, against
-//! 33 for an id and a pointer), so at hundreds of thousands of open conversations it stays a
-//! few megabytes and mostly in cache: a lookup then waits on one memory access, the
-//! conversation's own, which the event needs anyway.
+//! 33 for an id and a pointer), so its spare capacity costs little and at hundreds of thousands
+//! of open conversations it is a few megabytes, which the cache can mostly hold. The id is
+//! compared in the box, whose cache lines the event reads anyway.
 
 use crate::conversation::Conversation;
 use crate::intern::{FxBuild, Key};
