@@ -4,6 +4,7 @@
 use crate::intern::FxHasher;
 use crate::jsonl::{find_byte, line_end_noting, parse_line, JsonlStats, Record};
 use crate::{Config, Engine, Error, Report, Result, Summary};
+use memchr::memmem;
 use std::hash::Hasher;
 use std::io::Read;
 use std::sync::mpsc::{sync_channel, Receiver};
@@ -36,7 +37,7 @@ enum Route {
 /// absent or not a string (the shard's parse then judges the line).
 fn string_field<'a>(line: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
     let mut from = 0;
-    while let Some(pos) = find(&line[from..], key) {
+    while let Some(pos) = memmem::find(&line[from..], key) {
         from += pos + key.len();
         let rest = line[from..].trim_ascii_start();
         let Some(value) = rest.strip_prefix(b":") else {
@@ -48,25 +49,12 @@ fn string_field<'a>(line: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
     None
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    let first = *needle.first()?;
-    let mut from = 0;
-    while let Some(p) = find_byte(&hay[from..], first) {
-        let at = from + p;
-        if hay.len() - at >= needle.len() && hay[at..].iter().zip(needle).all(|(a, b)| a == b) {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
-}
-
 /// The shard of a line, or every shard for a watermark, decided as the engine's parse would
 /// decide it while reading as little of the line as that allows. `has_w`, `has_backslash`:
 /// whether the line has those bytes (found while looking for its end). A watermark's `type`
 /// holds the bytes `watermark` or an escape, so most lines are known not to be one at once.
 fn route(line: &[u8], shards: usize, has_w: bool, has_backslash: bool) -> Route {
-    let maybe_watermark = has_backslash || (has_w && find(line, b"watermark").is_some());
+    let maybe_watermark = has_backslash || (has_w && memmem::find(line, b"watermark").is_some());
     // Fast path: the id is the first field and has no escapes, as writers usually put it.
     const PREFIX: &[u8] = b"{\"conversation\":\"";
     if !maybe_watermark {
@@ -311,8 +299,7 @@ mod tests {
 
     #[test]
     fn find_byte_agrees_with_a_plain_search() {
-        // Every length up to three words, every position, bytes either side of the pattern
-        // (the SWAR borrow can only flag bytes above the first match, never below it).
+        // Every length up to three words, every position, bytes either side of the pattern.
         for len in 0..24 {
             for at in 0..=len {
                 for (byte, fill) in [(b'w', b'v'), (b'\n', 0x0b), (0x80, 0x7f), (0xff, 0x00)] {
@@ -326,7 +313,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(find(b"a watermark", b"watermark"), Some(2));
+        assert_eq!(memmem::find(b"a watermark", b"watermark"), Some(2));
         // The line end and whether a `w` and a `\\` come before it, against a plain search:
         // every length up to three words, a newline, a `w` and a `\\` at every position,
         // other bytes next to all three in value.
@@ -352,7 +339,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(find(b"waterwatermar", b"watermark"), None);
+        assert_eq!(memmem::find(b"waterwatermar", b"watermark"), None);
     }
 
     /// R36, R42: a failing reader is an error naming the line being read, the same on any
