@@ -6,7 +6,6 @@
 //! times faster than a general deserializer on ~120-byte event lines, which is what the
 //! end-to-end throughput target needs.
 
-use crate::jsonl::{bytes_below, bytes_equal};
 use std::borrow::Cow;
 
 /// The known fields of an event line; `None` when absent or `null` (R42).
@@ -39,6 +38,23 @@ struct Scanner<'a> {
 }
 
 type Res<T> = std::result::Result<T, String>;
+
+/// Eight bytes at a time (SWAR): the high bit of every byte of `w` equal to `byte`. Exact up
+/// to the lowest match; a byte above a match may be flagged falsely (the borrow), never one
+/// below it, so the lowest flag is the first match.
+#[inline(always)]
+fn bytes_equal(w: u64, byte: u8) -> u64 {
+    bytes_below(w ^ (LO * byte as u64), 1)
+}
+
+/// The high bit of every byte of `w` below `limit` (at most 0x80), with the same exactness as
+/// [`bytes_equal`].
+#[inline(always)]
+fn bytes_below(w: u64, limit: u8) -> u64 {
+    w.wrapping_sub(LO * limit as u64) & !w & 0x8080_8080_8080_8080
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
 
 /// The first `"`, `\\` or control character in `b`, eight bytes at a time (SWAR): the scan of
 /// string contents is most of the work of reading a line.

@@ -153,23 +153,6 @@ pub(crate) fn find_newline(hay: &[u8]) -> Option<usize> {
     find_byte(hay, b'\n')
 }
 
-/// Eight bytes at a time (SWAR): the high bit of every byte of `w` equal to `byte`. Exact up
-/// to the lowest match; a byte above a match may be flagged falsely (the borrow), never one
-/// below it, so the lowest flag is the first match.
-#[inline(always)]
-pub(crate) fn bytes_equal(w: u64, byte: u8) -> u64 {
-    bytes_below(w ^ (LO * byte as u64), 1)
-}
-
-/// The high bit of every byte of `w` below `limit` (at most 0x80), with the same exactness as
-/// [`bytes_equal`].
-#[inline(always)]
-pub(crate) fn bytes_below(w: u64, limit: u8) -> u64 {
-    w.wrapping_sub(LO * limit as u64) & !w & 0x8080_8080_8080_8080
-}
-
-const LO: u64 = 0x0101_0101_0101_0101;
-
 /// The first `\n` in `hay` (or its length), and whether bytes `a` and `b` occur before it:
 /// where a line's end and hints about its content are all wanted.
 #[inline]
