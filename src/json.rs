@@ -555,6 +555,29 @@ pub(crate) fn read_object<'a>(line: &'a [u8], f: &mut Fields<'a>) -> Res<()> {
 mod tests {
     use super::*;
 
+    /// The word-at-a-time scan finds the first special byte (a quote, a backslash or a control
+    /// character) as a plain search does: every length up to three words, every position,
+    /// bytes next to the special ones in value around it (the borrow may only flag bytes above
+    /// the first match).
+    #[test]
+    fn find_special_agrees_with_a_plain_search() {
+        for len in 0..24 {
+            for at in 0..=len {
+                for special in [b'"', b'\\', 0x00, 0x1f] {
+                    for fill in [b'!', b'#', b'[', b']', 0x20, 0x7f, 0x80, 0xff] {
+                        let mut hay = vec![fill; len];
+                        if at < len {
+                            hay[at] = special;
+                            hay[len - 1] = b'"';
+                        }
+                        let expected = hay.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+                        assert_eq!(find_special(&hay), expected, "{hay:?}");
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn r42_reads_like_a_json_parser() {
         let mut f = Fields::default();
