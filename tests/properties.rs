@@ -236,16 +236,11 @@ proptest! {
     /// values, watermarks written with an escape. (Routing reads only part of a line.)
     #[test]
     fn r36_shards_equal_one_engine_on_any_json_form(seed in any::<u64>(), n in 1u64..30, shards in 2usize..4) {
-        let mut w = Workload::new(seed, n);
-        w.mix = Mix::Varied;
-        let mut data = Vec::new();
-        w.write_jsonl(&mut data).unwrap();
-        let text = String::from_utf8(data).unwrap();
         let mut with = String::new();
-        for (i, line) in text.lines().enumerate() {
+        for (i, line) in varied_jsonl(seed, n).lines().enumerate() {
             let k = seed.wrapping_add(i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 59;
             if i % 5 == 2 {
-                let at = &line[line.find("\"at\":\"").unwrap() + 6..][..20];
+                let at = at_of(line);
                 let kind = if k % 2 == 0 { "watermark" } else { "\\u0077atermark" };
                 with.push_str(&format!("{{\"at\":\"{at}\",\"type\":\"{kind}\",\"conversation\":\"ignored\"}}\n"));
             }
@@ -280,16 +275,11 @@ proptest! {
     /// R36, §12: `--shards N` equals `--shards 1`.
     #[test]
     fn r36_shards_equal_one_engine(seed in any::<u64>(), n in 1u64..60, shards in 2usize..5, config in configs()) {
-        let mut w = Workload::new(seed, n);
-        w.mix = Mix::Varied;
-        let mut data = Vec::new();
-        w.write_jsonl(&mut data).unwrap();
         // Watermark lines too: they must reach every shard.
-        let text = String::from_utf8(data).unwrap();
         let mut with = String::new();
-        for (i, line) in text.lines().enumerate() {
+        for (i, line) in varied_jsonl(seed, n).lines().enumerate() {
             if i % 7 == 3 {
-                let at = &line[line.find("\"at\":\"").unwrap() + 6..][..20];
+                let at = at_of(line);
                 with.push_str(&format!("{{\"type\":\"watermark\",\"at\":\"{at}\"}}\n"));
             }
             with.push_str(line);
@@ -556,6 +546,20 @@ proptest! {
         prop_assert_eq!(serde_json::to_value(&merged).unwrap(), serde_json::to_value(&whole).unwrap());
         prop_assert_eq!(merged, whole);
     }
+}
+
+/// The JSON Lines of a varied workload.
+fn varied_jsonl(seed: u64, n: u64) -> String {
+    let mut w = Workload::new(seed, n);
+    w.mix = Mix::Varied;
+    let mut data = Vec::new();
+    w.write_jsonl(&mut data).unwrap();
+    String::from_utf8(data).unwrap()
+}
+
+/// The `at` value of a generated event line (written as `YYYY-MM-DDTHH:MM:SSZ`).
+fn at_of(line: &str) -> &str {
+    &line[line.find("\"at\":\"").unwrap() + 6..][..20]
 }
 
 /// The same event line in another JSON form, chosen by `k` (0..32): fields in sorted order
