@@ -4,7 +4,6 @@
 use crate::intern::FxHasher;
 use crate::jsonl::{find_byte, line_end_noting, parse_line, JsonlStats, Record};
 use crate::{Config, Engine, Error, Report, Result, Summary};
-use memchr::memmem;
 use std::hash::Hasher;
 use std::io::Read;
 use std::sync::mpsc::{sync_channel, Receiver};
@@ -37,7 +36,7 @@ enum Route {
 /// absent or not a string (the shard's parse then judges the line).
 fn string_field<'a>(line: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
     let mut from = 0;
-    while let Some(pos) = memmem::find(&line[from..], key) {
+    while let Some(pos) = find(&line[from..], key) {
         from += pos + key.len();
         let rest = line[from..].trim_ascii_start();
         let Some(value) = rest.strip_prefix(b":") else {
@@ -49,12 +48,27 @@ fn string_field<'a>(line: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
     None
 }
 
+/// The first occurrence of `needle` (non-empty) in `hay`. (`memchr::memmem::find` reads the
+/// same, but builds a searcher on every call: 1.6 % more instructions on a 2-shard run.)
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let first = *needle.first()?;
+    let mut from = 0;
+    while let Some(p) = find_byte(&hay[from..], first) {
+        let at = from + p;
+        if hay.len() - at >= needle.len() && hay[at..].iter().zip(needle).all(|(a, b)| a == b) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
 /// The shard of a line, or every shard for a watermark, decided as the engine's parse would
 /// decide it while reading as little of the line as that allows. `has_w`, `has_backslash`:
 /// whether the line has those bytes (found while looking for its end). A watermark's `type`
 /// holds the bytes `watermark` or an escape, so most lines are known not to be one at once.
 fn route(line: &[u8], shards: usize, has_w: bool, has_backslash: bool) -> Route {
-    let maybe_watermark = has_backslash || (has_w && memmem::find(line, b"watermark").is_some());
+    let maybe_watermark = has_backslash || (has_w && find(line, b"watermark").is_some());
     // Fast path: the id is the first field and has no escapes, as writers usually put it.
     const PREFIX: &[u8] = b"{\"conversation\":\"";
     if !maybe_watermark {
@@ -313,7 +327,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(memmem::find(b"a watermark", b"watermark"), Some(2));
+        assert_eq!(find(b"a watermark", b"watermark"), Some(2));
         // The line end and whether a `w` and a `\\` come before it, against a plain search:
         // every length up to three words, a newline, a `w` and a `\\` at every position,
         // other bytes next to all three in value.
@@ -339,7 +353,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(memmem::find(b"waterwatermar", b"watermark"), None);
+        assert_eq!(find(b"waterwatermar", b"watermark"), None);
     }
 
     /// R36, R42: a failing reader is an error naming the line being read, the same on any
