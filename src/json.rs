@@ -408,7 +408,7 @@ impl<'a> Scanner<'a> {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Field {
     Type,
     Conversation,
@@ -482,6 +482,179 @@ fn field_at(b: &[u8], start: usize, len: usize) -> Field {
 /// absent; a repeated known field, malformed JSON or trailing text is an error.
 pub(crate) fn read_object<'a>(line: &'a [u8], f: &mut Fields<'a>) -> Res<()> {
     let s = std::str::from_utf8(line).map_err(|e| format!("not UTF-8 at byte {}", e.valid_up_to() + 1))?;
+    if read_plain_object(s, f).is_some() {
+        return Ok(());
+    }
+    *f = Fields::default();
+    read_any_object(s, f)
+}
+
+/// A JSON integer at the start of `b` (`-?(0|[1-9][0-9]*)`, at most 18 digits, so it fits an
+/// `i64`), and its length; `None` for any other number or none.
+#[inline]
+fn plain_integer(b: &[u8]) -> Option<(i64, usize)> {
+    let negative = b.first() == Some(&b'-');
+    let digits = &b[usize::from(negative)..];
+    let n = digits.iter().take_while(|c| c.is_ascii_digit()).count();
+    if n == 0 || n > 18 || (n > 1 && digits[0] == b'0') {
+        return None;
+    }
+    if let Some(b'.' | b'e' | b'E') = digits.get(n) {
+        return None;
+    }
+    let v = digits[..n]
+        .iter()
+        .fold(0i64, |v, &c| v * 10 + i64::from(c - b'0'));
+    Some((if negative { -v } else { v }, usize::from(negative) + n))
+}
+
+/// The string of `s` whose opening quote is at `i` if it has no escapes or control
+/// characters, and the position after its closing quote.
+#[inline(always)]
+fn plain_string(s: &str, i: usize) -> Option<(&str, usize)> {
+    let b = s.as_bytes();
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let rest = b.get(i + 1..)?;
+    let p = find_special(rest)?;
+    if rest[p] != b'"' {
+        return None;
+    }
+    Some((s.get(i + 1..i + 1 + p)?, i + 2 + p))
+}
+
+/// The common case of [`read_object`]: an object with no white space outside its strings, no
+/// escapes, and only strings, whole numbers, `true`, `false`, `null` or (for `tags`) lists of
+/// strings as values, read without the general reader's bookkeeping. `None` for any other
+/// line, which [`read_any_object`] then reads or rejects: this path never rejects, it only
+/// declines, and where it reads a line the general reader reads the same fields (tested below).
+fn read_plain_object<'a>(s: &'a str, f: &mut Fields<'a>) -> Option<()> {
+    let b = s.as_bytes();
+    let string = |i| plain_string(s, i);
+    if b.first() != Some(&b'{') {
+        return None;
+    }
+    let mut i = 1;
+    if b.get(i) == Some(&b'}') {
+        return (b.len() == 2).then_some(());
+    }
+    let mut seen = 0u32;
+    loop {
+        let (key, after) = string(i)?;
+        if b.get(after) != Some(&b':') {
+            return None;
+        }
+        let field = field_at(b, i + 1, key.len());
+        if !first_time(&mut seen, field) {
+            return None;
+        }
+        i = after + 1;
+        let rest = b.get(i..)?;
+        let null = rest.starts_with(b"null");
+        match field {
+            Field::Unknown => {
+                i += match rest.first()? {
+                    b'"' => string(i)?.1 - i,
+                    b'n' if null => 4,
+                    b't' if rest.starts_with(b"true") => 4,
+                    b'f' if rest.starts_with(b"false") => 5,
+                    _ => plain_integer(rest)?.1,
+                };
+            }
+            Field::Score => {
+                let (value, len) = if null {
+                    (None, 4)
+                } else {
+                    plain_integer(rest).map(|(v, n)| (Some(v), n))?
+                };
+                f.score = value;
+                i += len;
+            }
+            Field::Tags => {
+                if null {
+                    i += 4;
+                } else if rest.first() == Some(&b'[') {
+                    let mut tags = Vec::new();
+                    i += 1;
+                    if b.get(i) == Some(&b']') {
+                        i += 1;
+                    } else {
+                        loop {
+                            let (tag, after) = string(i)?;
+                            tags.push(Cow::Borrowed(tag));
+                            i = after + 1;
+                            match b.get(after)? {
+                                b',' => {}
+                                b']' => break,
+                                _ => return None,
+                            }
+                        }
+                    }
+                    f.tags = Some(tags);
+                } else {
+                    return None;
+                }
+            }
+            _ => {
+                let value = if null {
+                    i += 4;
+                    None
+                } else {
+                    let (v, after) = string(i)?;
+                    i = after;
+                    Some(Cow::Borrowed(v))
+                };
+                *f.string_field(field)? = value;
+            }
+        }
+        match b.get(i)? {
+            b',' => i += 1,
+            b'}' => return (i + 1 == b.len()).then_some(()),
+            _ => return None,
+        }
+    }
+}
+
+/// Notes that `field` was read; `false` if it already was. A known field may come once, `null`
+/// or not (as a derived serde reader has it); unknown ones are not tracked.
+#[inline]
+fn first_time(seen: &mut u32, field: Field) -> bool {
+    if field == Field::Unknown {
+        return true;
+    }
+    let bit = 1 << field as u32;
+    let first = *seen & bit == 0;
+    *seen |= bit;
+    first
+}
+
+impl<'a> Fields<'a> {
+    /// The slot of a field whose value is a string.
+    #[inline]
+    fn string_field(&mut self, field: Field) -> Option<&mut Option<Cow<'a, str>>> {
+        Some(match field {
+            Field::Type => &mut self.kind,
+            Field::Conversation => &mut self.conversation,
+            Field::At => &mut self.at,
+            Field::Id => &mut self.id,
+            Field::Author => &mut self.author,
+            Field::Visibility => &mut self.visibility,
+            Field::Agent => &mut self.agent,
+            Field::Team => &mut self.team,
+            Field::Channel => &mut self.channel,
+            Field::Brand => &mut self.brand,
+            Field::Status => &mut self.status,
+            Field::Priority => &mut self.priority,
+            Field::Reason => &mut self.reason,
+            Field::Tags | Field::Score | Field::Unknown => return None,
+        })
+    }
+}
+
+/// [`read_object`] for any line: white space, escapes, nested values.
+fn read_any_object<'a>(s: &'a str, f: &mut Fields<'a>) -> Res<()> {
+    let line = s.as_bytes();
     let mut sc = Scanner { s, b: line, i: 0 };
     let mut seen = 0u32;
     sc.ws();
@@ -504,34 +677,19 @@ pub(crate) fn read_object<'a>(line: &'a [u8], f: &mut Fields<'a>) -> Res<()> {
             sc.ws();
             sc.eat(b':', "expected `:`")?;
             sc.ws();
-            // A known field may come once, `null` or not (as a derived serde reader has it).
-            macro_rules! put {
-                ($field:ident, $f:ident, $value:expr) => {{
-                    const BIT: u32 = 1 << Field::$f as u32;
-                    if seen & BIT != 0 {
-                        return Err(format!("duplicate field `{}`", key));
-                    }
-                    seen |= BIT;
-                    f.$field = $value;
-                }};
+            if !first_time(&mut seen, field) {
+                return Err(format!("duplicate field `{key}`"));
             }
             match field {
-                Field::Type => put!(kind, Type, sc.opt_string("type")?),
-                Field::Conversation => put!(conversation, Conversation, sc.opt_string("conversation")?),
-                Field::At => put!(at, At, sc.opt_string("at")?),
-                Field::Id => put!(id, Id, sc.opt_string("id")?),
-                Field::Author => put!(author, Author, sc.opt_string("author")?),
-                Field::Visibility => put!(visibility, Visibility, sc.opt_string("visibility")?),
-                Field::Agent => put!(agent, Agent, sc.opt_string("agent")?),
-                Field::Team => put!(team, Team, sc.opt_string("team")?),
-                Field::Channel => put!(channel, Channel, sc.opt_string("channel")?),
-                Field::Brand => put!(brand, Brand, sc.opt_string("brand")?),
-                Field::Status => put!(status, Status, sc.opt_string("status")?),
-                Field::Priority => put!(priority, Priority, sc.opt_string("priority")?),
-                Field::Reason => put!(reason, Reason, sc.opt_string("reason")?),
-                Field::Tags => put!(tags, Tags, sc.opt_strings("tags")?),
-                Field::Score => put!(score, Score, sc.opt_integer("score")?),
+                Field::Tags => f.tags = sc.opt_strings("tags")?,
+                Field::Score => f.score = sc.opt_integer("score")?,
                 Field::Unknown => sc.skip(0)?,
+                _ => {
+                    let value = sc.opt_string(&key)?;
+                    if let Some(slot) = f.string_field(field) {
+                        *slot = value;
+                    }
+                }
             }
             sc.ws();
             match sc.peek() {
@@ -707,6 +865,11 @@ mod tests {
     fn ours(line: &[u8]) -> std::result::Result<Vec<(String, String)>, ()> {
         let mut f = Fields::default();
         read_object(line, &mut f).map_err(drop)?;
+        Ok(known(&f))
+    }
+
+    /// The fields read, in the form of `reference`.
+    fn known(f: &Fields<'_>) -> Vec<(String, String)> {
         let strings = [
             ("type", &f.kind),
             ("conversation", &f.conversation),
@@ -734,7 +897,61 @@ mod tests {
             out.push(("score".to_owned(), score.to_string()));
         }
         out.sort();
-        Ok(out)
+        out
+    }
+
+    /// Where the fast path reads a line, the general reader reads the same fields from it;
+    /// `Some(declined)` for a UTF-8 line.
+    fn check_plain_path(line: &[u8]) -> Option<bool> {
+        let s = std::str::from_utf8(line).ok()?;
+        let mut fast = Fields::default();
+        if read_plain_object(s, &mut fast).is_none() {
+            return Some(true);
+        }
+        let mut general = Fields::default();
+        let read = read_any_object(s, &mut general);
+        assert!(read.is_ok(), "{s}: {read:?}");
+        assert_eq!(known(&fast), known(&general), "{s}");
+        Some(false)
+    }
+
+    /// The fast path reads every line of the synthetic workload, and every line with one byte
+    /// changed, inserted or removed either the way the general reader does or not at all.
+    #[test]
+    fn r42_the_plain_path_reads_workload_lines_as_the_general_reader_does() {
+        let mut data = Vec::new();
+        crate::Workload::new(3, 300).write_jsonl(&mut data).unwrap();
+        let lines: Vec<&[u8]> = data.split(|&c| c == b'\n').filter(|l| !l.is_empty()).collect();
+        assert!(lines.len() > 2_000);
+        for line in &lines {
+            assert_eq!(
+                check_plain_path(line),
+                Some(false),
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
+        let mut declined = 0;
+        for line in lines.iter().take(40) {
+            for at in 0..=line.len() {
+                for &c in b"{}[],:\"\\ 0-9.entfu\x01\xc3" {
+                    let mut edited = line.to_vec();
+                    edited.insert(at, c);
+                    declined += usize::from(check_plain_path(&edited) == Some(true));
+                    if at < line.len() {
+                        edited.remove(at);
+                        edited[at] = c;
+                        declined += usize::from(check_plain_path(&edited) == Some(true));
+                    }
+                }
+                let mut edited = line.to_vec();
+                if at < line.len() {
+                    edited.remove(at);
+                    declined += usize::from(check_plain_path(&edited) == Some(true));
+                }
+            }
+        }
+        assert!(declined > 0);
     }
 
     use proptest::prelude::*;
@@ -845,6 +1062,26 @@ mod tests {
             if let Some(expected) = reference(&line) {
                 prop_assert_eq!(ours(&line), expected, "{}", String::from_utf8_lossy(&line));
             }
+        }
+
+        /// The fast path agrees with the general reader (or declines) on lines without white
+        /// space, before and after a few edits.
+        #[test]
+        fn r42_the_plain_path_agrees_with_the_general_reader(
+            line in line(),
+            edits in prop::collection::vec((any::<usize>(), 0u8..3, prop::sample::select(b"{}[],:\"\\ 0-9eE.+tnfu\x00\x1f\xc3\xa9".to_vec())), 0..3),
+        ) {
+            let mut line: Vec<u8> = line.into_iter().filter(|c| !c.is_ascii_whitespace()).collect();
+            for (at, op, b) in edits {
+                let i = at % (line.len() + 1);
+                match op {
+                    0 if i < line.len() => line[i] = b,
+                    1 => line.insert(i, b),
+                    _ if i < line.len() => { line.remove(i); }
+                    _ => line.push(b),
+                }
+            }
+            check_plain_path(&line);
         }
 
         /// The same on lines with a few bytes changed, inserted or removed: every malformed
