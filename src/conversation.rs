@@ -334,6 +334,28 @@ pub(crate) enum Applied {
 }
 
 impl Conversation {
+    /// Reads a word from each part of this state and from both ends of its list, and returns
+    /// their (meaningless) sum: [`OpenTable::warm`](crate::table::OpenTable::warm) loads a
+    /// batch's states this way, so that their cache misses overlap.
+    #[inline]
+    pub(crate) fn warm(&self) -> u64 {
+        let list = &self.trail.words;
+        let first_deadline = self.sla.first().map_or(0, |i| i.deadline.as_unix());
+        [
+            self.last_at.as_unix() as u64,
+            self.timer_due.as_unix() as u64,
+            self.next_deadline.as_unix() as u64,
+            self.waiting_since.0.as_unix() as u64,
+            self.tags,
+            u64::from(self.replies),
+            first_deadline as u64,
+            list.first().copied().unwrap_or(0),
+            list.last().copied().unwrap_or(0),
+        ]
+        .into_iter()
+        .fold(0, u64::wrapping_add)
+    }
+
     pub(crate) fn new(created_at: Timestamp, instance: u32) -> Conversation {
         Conversation {
             created_at,

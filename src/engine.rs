@@ -405,6 +405,11 @@ impl Engine {
         }
     }
 
+    /// Loads the state of the open conversations among `keys` ([`OpenTable::warm`]).
+    pub(crate) fn warm<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) {
+        self.live.warm(keys);
+    }
+
     fn apply_event(&mut self, ev: &Event<'_>) -> Result<Ingested> {
         crate::event::check(ev)?;
         let t = ev.at;

@@ -170,8 +170,8 @@ pub(crate) fn find_byte(hay: &[u8], byte: u8) -> Option<usize> {
 }
 
 /// Splits a byte stream into lines (only `\n` ends a line) with a large reusable buffer, and
-/// hands each complete line with its 1-based number to `f`.
-pub(crate) fn for_each_line<R: Read>(mut input: R, mut f: impl FnMut(u64, &[u8])) -> Result<u64> {
+/// hands them to `f` in batches of up to [`BATCH`], each line with its 1-based number.
+pub(crate) fn for_each_batch<R: Read>(mut input: R, mut f: impl FnMut(&[(u64, &[u8])])) -> Result<u64> {
     const CHUNK: usize = 1 << 20;
     let mut buf = vec![0u8; CHUNK];
     let mut filled = 0usize;
@@ -188,19 +188,61 @@ pub(crate) fn for_each_line<R: Read>(mut input: R, mut f: impl FnMut(u64, &[u8])
         if n == 0 {
             if filled > 0 {
                 line_no += 1;
-                f(line_no, &buf[..filled]);
+                f(&[(line_no, &buf[..filled])]);
             }
             return Ok(line_no);
         }
         filled += n;
         let mut start = 0;
+        let mut batch = Batch::default();
         while let Some(pos) = find_newline(&buf[start..filled]) {
             line_no += 1;
-            f(line_no, &buf[start..start + pos]);
+            if batch.push(line_no, &buf[start..start + pos]) {
+                f(batch.take());
+            }
             start += pos + 1;
         }
+        f(batch.take());
         buf.copy_within(start..filled, 0);
         filled -= start;
+    }
+}
+
+/// How many lines are parsed before any of them is applied: the state of their conversations
+/// is then loaded together ([`OpenTable::warm`](crate::table::OpenTable::warm)), so that their
+/// cache misses overlap. With hundreds of thousands of conversations open, an event otherwise
+/// spends much of its time waiting on memory.
+pub(crate) const BATCH: usize = crate::table::WARM_BATCH;
+
+/// Numbered lines gathered for [`Engine::ingest_batch`].
+pub(crate) struct Batch<'a> {
+    lines: [(u64, &'a [u8]); BATCH],
+    len: usize,
+}
+
+impl Default for Batch<'_> {
+    fn default() -> Self {
+        Batch {
+            lines: [(0, &[]); BATCH],
+            len: 0,
+        }
+    }
+}
+
+impl<'a> Batch<'a> {
+    /// Adds a line; `true` when the batch is full.
+    #[inline]
+    pub(crate) fn push(&mut self, line_no: u64, line: &'a [u8]) -> bool {
+        self.lines[self.len] = (line_no, line);
+        self.len += 1;
+        self.len == BATCH
+    }
+
+    /// The lines gathered, leaving the batch empty.
+    #[inline]
+    pub(crate) fn take(&mut self) -> &[(u64, &'a [u8])] {
+        let n = std::mem::take(&mut self.len);
+        &self.lines[..n]
     }
 }
 
@@ -224,7 +266,17 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn ingest_line(&mut self, line: &[u8], line_no: u64) -> Result<Option<crate::Ingested>> {
-        let result = match parse_line(line) {
+        let parsed = parse_line(line);
+        self.apply_record(parsed, line_no)
+    }
+
+    /// Applies one parsed line (R42: a rejected line is counted in the report).
+    fn apply_record(
+        &mut self,
+        parsed: Result<Option<Record<'_>>>,
+        line_no: u64,
+    ) -> Result<Option<crate::Ingested>> {
+        let result = match parsed {
             Ok(None) => Ok(None),
             Ok(Some(Record::Watermark(t))) => {
                 self.advance_to(t);
@@ -264,33 +316,44 @@ impl Engine {
         mut on_reject: impl FnMut(Error),
     ) -> Result<JsonlStats> {
         let mut stats = JsonlStats::default();
-        stats.lines = for_each_line(input, |n, line| {
-            if let Some(e) = self.ingest_counted(line, n, &mut stats) {
-                on_reject(e);
-            }
+        stats.lines = for_each_batch(input, |lines| {
+            self.ingest_batch(lines, &mut stats, &mut on_reject)
         })?;
         Ok(stats)
     }
 
-    /// [`Engine::ingest_line`], counting the outcome in `stats`; the error if rejected.
-    pub(crate) fn ingest_counted(
+    /// [`Engine::ingest_line`] on each of `lines` in turn, counting the outcomes in `stats` and
+    /// handing each rejection to `on_reject`. All lines of a batch are parsed first, and the
+    /// state of their open conversations is loaded together ([`BATCH`]).
+    pub(crate) fn ingest_batch(
         &mut self,
-        line: &[u8],
-        line_no: u64,
+        lines: &[(u64, &[u8])],
         stats: &mut JsonlStats,
-    ) -> Option<Error> {
-        match self.ingest_line(line, line_no) {
-            Ok(Some(_)) => stats.events += 1,
-            Ok(None) => {
-                if !line.iter().all(u8::is_ascii_whitespace) {
-                    stats.watermarks += 1;
+        on_reject: &mut impl FnMut(Error),
+    ) {
+        for group in lines.chunks(BATCH) {
+            let mut parsed: [Result<Option<Record<'_>>>; BATCH] = std::array::from_fn(|_| Ok(None));
+            for (p, (_, line)) in parsed.iter_mut().zip(group) {
+                *p = parse_line(line);
+            }
+            self.warm(parsed.iter().take(group.len()).filter_map(|p| match p {
+                Ok(Some(Record::Event(e))) => Some(e.conversation.as_bytes()),
+                _ => None,
+            }));
+            for (p, &(line_no, line)) in parsed.into_iter().zip(group) {
+                match self.apply_record(p, line_no) {
+                    Ok(Some(_)) => stats.events += 1,
+                    Ok(None) => {
+                        if !line.iter().all(u8::is_ascii_whitespace) {
+                            stats.watermarks += 1;
+                        }
+                    }
+                    Err(e) => {
+                        stats.rejected += 1;
+                        on_reject(e);
+                    }
                 }
             }
-            Err(e) => {
-                stats.rejected += 1;
-                return Some(e);
-            }
         }
-        None
     }
 }

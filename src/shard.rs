@@ -2,7 +2,7 @@
 //! finished at the whole stream's finish instant (R38) and merged.
 
 use crate::intern::FxHasher;
-use crate::jsonl::{find_byte, line_end_noting, parse_line, JsonlStats, Record};
+use crate::jsonl::{find_byte, line_end_noting, parse_line, Batch, JsonlStats, Record};
 use crate::{Config, Engine, Error, Report, Result, Summary};
 use std::hash::Hasher;
 use std::io::Read;
@@ -120,8 +120,10 @@ fn work(
     let mut stats = JsonlStats::default();
     let mut rejections = Vec::new();
     let mut line_no = 0u64;
+    let mut reject = |e| rejections.push(e);
     for chunk in rx {
         let mut start = 0;
+        let mut batch = Batch::default();
         while start < chunk.len() {
             let (len, has_w, has_backslash) = line_end_noting(&chunk[start..], b'w', b'\\');
             let line = &chunk[start..start + len];
@@ -130,8 +132,10 @@ fn work(
             let mine = match route(line, shards, has_w, has_backslash) {
                 Route::Everyone => {
                     if shard != 0 {
-                        // A watermark copy: apply silently; shard 0 counts and reports it.
+                        // A watermark copy: apply silently (after the lines before it); shard 0
+                        // counts and reports it.
                         if let Ok(Some(Record::Watermark(t))) = parse_line(line) {
+                            engine.ingest_batch(batch.take(), &mut stats, &mut reject);
                             engine.advance_to(t);
                         }
                         continue;
@@ -140,13 +144,11 @@ fn work(
                 }
                 Route::Shard(i) => i == shard,
             };
-            if !mine {
-                continue;
-            }
-            if let Some(e) = engine.ingest_counted(line, line_no, &mut stats) {
-                rejections.push(e);
+            if mine && batch.push(line_no, line) {
+                engine.ingest_batch(batch.take(), &mut stats, &mut reject);
             }
         }
+        engine.ingest_batch(batch.take(), &mut stats, &mut reject);
     }
     stats.lines = line_no;
     (engine, stats, rejections)
