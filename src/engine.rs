@@ -363,6 +363,38 @@ impl Engine {
         self.ingest_unrecorded(event).map_err(|e| self.reject(e))
     }
 
+    /// [`Engine::ingest`] on each of `events` in order, with the same outcomes, each handed to
+    /// `each` with the event's index. Faster than a loop over `ingest` when many conversations
+    /// are open: the state of [`BATCH`](crate::jsonl::BATCH) events' conversations is loaded
+    /// together, so that their cache misses overlap instead of each event waiting for its own.
+    ///
+    /// # Example
+    /// ```
+    /// use sla_metrics::{Author, Config, Engine, Event, Ingested};
+    /// let mut engine = Engine::new(Config::default())?;
+    /// let at = "2024-04-02T10:00:00Z".parse()?;
+    /// let e = Event::message("c1", at, Author::Customer).with_id("m1");
+    /// let mut outcomes = Vec::new();
+    /// engine.ingest_many(&[e.clone(), e, Event::message("", at, Author::Agent)], |i, r| {
+    ///     outcomes.push((i, r.map_err(|e| e.code())))
+    /// });
+    /// assert_eq!(
+    ///     outcomes,
+    ///     [(0, Ok(Ingested::Applied)), (1, Ok(Ingested::Duplicate)), (2, Err("invalid"))]
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn ingest_many(&mut self, events: &[Event<'_>], mut each: impl FnMut(usize, Result<Ingested>)) {
+        for (g, group) in events.chunks(crate::jsonl::BATCH).enumerate() {
+            if self.worth_warming() {
+                self.warm(group.iter().map(|e| e.conversation.as_bytes()));
+            }
+            for (i, e) in group.iter().enumerate() {
+                each(g * crate::jsonl::BATCH + i, self.ingest(e));
+            }
+        }
+    }
+
     /// Counts a rejection in the report and hands the error back (R42).
     pub(crate) fn reject(&mut self, err: Error) -> Error {
         self.report.count_rejection(&err);
@@ -408,6 +440,12 @@ impl Engine {
     /// Loads the state of the open conversations among `keys` ([`OpenTable::warm`]).
     pub(crate) fn warm<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) {
         self.live.warm(keys);
+    }
+
+    /// Whether enough conversations are open for [`Engine::warm`] to pay.
+    #[inline]
+    pub(crate) fn worth_warming(&self) -> bool {
+        self.live.worth_warming()
     }
 
     fn apply_event(&mut self, ev: &Event<'_>) -> Result<Ingested> {

@@ -323,15 +323,34 @@ impl Engine {
     }
 
     /// [`Engine::ingest_line`] on each of `lines` in turn, counting the outcomes in `stats` and
-    /// handing each rejection to `on_reject`. All lines of a batch are parsed first, and the
-    /// state of their open conversations is loaded together ([`BATCH`]).
+    /// handing each rejection to `on_reject`. With many conversations open, all lines of a
+    /// batch are parsed first and the state of their conversations is loaded together
+    /// ([`BATCH`]).
     pub(crate) fn ingest_batch(
         &mut self,
         lines: &[(u64, &[u8])],
         stats: &mut JsonlStats,
         on_reject: &mut impl FnMut(Error),
     ) {
+        let mut tally = |line: &[u8], result: Result<Option<crate::Ingested>>| match result {
+            Ok(Some(_)) => stats.events += 1,
+            Ok(None) => {
+                if !line.iter().all(u8::is_ascii_whitespace) {
+                    stats.watermarks += 1;
+                }
+            }
+            Err(e) => {
+                stats.rejected += 1;
+                on_reject(e);
+            }
+        };
         for group in lines.chunks(BATCH) {
+            if !self.worth_warming() {
+                for &(line_no, line) in group {
+                    tally(line, self.ingest_line(line, line_no));
+                }
+                continue;
+            }
             let mut parsed: [Result<Option<Record<'_>>>; BATCH] = std::array::from_fn(|_| Ok(None));
             for (p, (_, line)) in parsed.iter_mut().zip(group) {
                 *p = parse_line(line);
@@ -341,19 +360,112 @@ impl Engine {
                 _ => None,
             }));
             for (p, &(line_no, line)) in parsed.into_iter().zip(group) {
-                match self.apply_record(p, line_no) {
-                    Ok(Some(_)) => stats.events += 1,
-                    Ok(None) => {
-                        if !line.iter().all(u8::is_ascii_whitespace) {
-                            stats.watermarks += 1;
-                        }
-                    }
-                    Err(e) => {
-                        stats.rejected += 1;
-                        on_reject(e);
-                    }
+                tally(line, self.apply_record(p, line_no));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Config, Engine, Event, Mix, Workload};
+    use proptest::prelude::*;
+
+    fn varied(seed: u64, n: u64) -> Workload {
+        let mut w = Workload::new(seed, n);
+        w.mix = Mix::Varied;
+        w
+    }
+
+    fn configs() -> impl Strategy<Value = Config> {
+        let late = Config {
+            allowed_lateness_s: 600,
+            ..Config::default()
+        };
+        prop_oneof![Just(Config::default()), Just(late)]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        /// R42, §12: reading JSON Lines in batches (every line of a batch parsed, and the state
+        /// of its conversations loaded, before any is applied) gives what applying each line in
+        /// turn gives: the same report, summaries, line counts and rejections, with their line
+        /// numbers. (In these tests the batches start from 4 open conversations, so a stream
+        /// takes both paths.)
+        #[test]
+        fn r42_batched_reading_equals_line_by_line(
+            seed in any::<u64>(), n in 1u64..40, config in configs(),
+            edits in prop::collection::vec((any::<usize>(), 0u8..3, prop::sample::select(b"{}[]\",:\\ wcu0-9\n".to_vec())), 0..12),
+        ) {
+            let mut data = Vec::new();
+            varied(seed, n).write_jsonl(&mut data).unwrap();
+            // A watermark line (at the time of the line after it) before every 11th line.
+            let mut with = Vec::new();
+            for (i, line) in data.split_inclusive(|&c| c == b'\n').enumerate() {
+                if i % 11 == 5 {
+                    let at = &line[line.windows(6).position(|w| w == b"\"at\":\"").unwrap() + 6..][..20];
+                    with.extend_from_slice(b"{\"type\":\"watermark\",\"at\":\"");
+                    with.extend_from_slice(at);
+                    with.extend_from_slice(b"\"}\n");
+                }
+                with.extend_from_slice(line);
+            }
+            let mut data = with;
+            for (at, op, b) in edits {
+                let i = at % (data.len() + 1);
+                match op {
+                    0 if i < data.len() => data[i] = b,
+                    1 => data.insert(i, b),
+                    _ if i < data.len() => { data.remove(i); }
+                    _ => data.push(b),
                 }
             }
+            let mut batched = Engine::new(config.clone()).unwrap();
+            batched.collect_summaries(true);
+            let mut batched_rejections = Vec::new();
+            let stats = batched
+                .ingest_jsonl(&data[..], |e| batched_rejections.push(e.to_string()))
+                .unwrap();
+            let mut single = Engine::new(config).unwrap();
+            single.collect_summaries(true);
+            let mut single_rejections = Vec::new();
+            // Only `\n` ends a line; nothing follows the last one.
+            let lines = data.strip_suffix(b"\n").unwrap_or(&data).split(|&c| c == b'\n');
+            for (i, line) in lines.clone().enumerate() {
+                if let Err(e) = single.ingest_line(line, i as u64 + 1) {
+                    single_rejections.push(e.to_string());
+                }
+            }
+            prop_assert_eq!(stats.lines, lines.count() as u64);
+            prop_assert_eq!(stats.rejected as usize, single_rejections.len());
+            prop_assert_eq!(batched_rejections, single_rejections);
+            prop_assert_eq!(batched.finish(), single.finish());
+            prop_assert_eq!(batched.drain_summaries().collect::<Vec<_>>(), single.drain_summaries().collect::<Vec<_>>());
+        }
+
+        /// `Engine::ingest_many` gives each event the outcome `Engine::ingest` gives it, and the
+        /// same report and summaries (events here include rejected and duplicate ones).
+        #[test]
+        fn ingest_many_equals_ingest_one_at_a_time(seed in any::<u64>(), n in 1u64..40, config in configs(), shift in 0usize..50) {
+            let mut events: Vec<Event<'static>> = varied(seed, n).events().collect();
+            // Redeliveries and events moved later than their place: duplicates, late and
+            // out-of-order rejections.
+            for i in (0..events.len()).step_by(7) {
+                let e = events[i].clone();
+                let to = (i + shift).min(events.len());
+                events.insert(to, e);
+            }
+            let mut many = Engine::new(config.clone()).unwrap();
+            many.collect_summaries(true);
+            let mut outcomes = Vec::new();
+            many.ingest_many(&events, |i, r| outcomes.push((i, r.map_err(|e| e.to_string()))));
+            let mut one = Engine::new(config).unwrap();
+            one.collect_summaries(true);
+            let expected: Vec<_> = events.iter().enumerate().map(|(i, e)| (i, one.ingest(e).map_err(|e| e.to_string()))).collect();
+            prop_assert_eq!(outcomes, expected);
+            prop_assert_eq!(many.finish(), one.finish());
+            prop_assert_eq!(many.drain_summaries().collect::<Vec<_>>(), one.drain_summaries().collect::<Vec<_>>());
         }
     }
 }
