@@ -365,7 +365,7 @@ impl Engine {
 
     /// [`Engine::ingest`] on each of `events` in order, with the same outcomes, each handed to
     /// `each` with the event's index. Faster than a loop over `ingest` when many conversations
-    /// are open: the state of [`BATCH`](crate::jsonl::BATCH) events' conversations is loaded
+    /// are open: the state of 16 events' conversations is loaded
     /// together, so that their cache misses overlap instead of each event waiting for its own.
     ///
     /// # Example
