@@ -710,8 +710,25 @@ fn read_any_object<'a>(s: &'a str, f: &mut Fields<'a>) -> Res<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Applies `edits` to `data`, each `(at, op, byte)`: at the position `at` (modulo the
+    /// length, one past the end included), op 0 replaces the byte there, op 1 inserts `byte`,
+    /// any other removes the byte there; one past the end, every op appends `byte`.
+    pub(crate) fn damage(data: &mut Vec<u8>, edits: Vec<(usize, u8, u8)>) {
+        for (at, op, b) in edits {
+            let i = at % (data.len() + 1);
+            match op {
+                0 if i < data.len() => data[i] = b,
+                1 => data.insert(i, b),
+                _ if i < data.len() => {
+                    data.remove(i);
+                }
+                _ => data.push(b),
+            }
+        }
+    }
 
     /// The word-at-a-time scan finds the first special byte (a quote, a backslash or a control
     /// character) as a plain search does: every length up to three words, every position,
@@ -1072,15 +1089,7 @@ mod tests {
             edits in prop::collection::vec((any::<usize>(), 0u8..3, prop::sample::select(b"{}[],:\"\\ 0-9eE.+tnfu\x00\x1f\xc3\xa9".to_vec())), 0..3),
         ) {
             let mut line: Vec<u8> = line.into_iter().filter(|c| !c.is_ascii_whitespace()).collect();
-            for (at, op, b) in edits {
-                let i = at % (line.len() + 1);
-                match op {
-                    0 if i < line.len() => line[i] = b,
-                    1 => line.insert(i, b),
-                    _ if i < line.len() => { line.remove(i); }
-                    _ => line.push(b),
-                }
-            }
+            damage(&mut line, edits);
             check_plain_path(&line);
         }
 
@@ -1092,15 +1101,7 @@ mod tests {
             edits in prop::collection::vec((any::<usize>(), 0u8..3, prop::sample::select(b"{}[],:\"\\ 0-9eE.+tnfu\x00\x1f\x7f\xc3\xa9\xff".to_vec())), 1..4),
         ) {
             let mut line = line;
-            for (at, op, b) in edits {
-                let i = at % (line.len() + 1);
-                match op {
-                    0 if i < line.len() => line[i] = b,
-                    1 => line.insert(i, b),
-                    _ if i < line.len() => { line.remove(i); }
-                    _ => line.push(b),
-                }
-            }
+            damage(&mut line, edits);
             if let Some(expected) = reference(&line) {
                 prop_assert_eq!(ours(&line), expected, "{}", String::from_utf8_lossy(&line));
             }

@@ -412,15 +412,7 @@ mod tests {
                 with.extend_from_slice(line);
             }
             let mut data = with;
-            for (at, op, b) in edits {
-                let i = at % (data.len() + 1);
-                match op {
-                    0 if i < data.len() => data[i] = b,
-                    1 => data.insert(i, b),
-                    _ if i < data.len() => { data.remove(i); }
-                    _ => data.push(b),
-                }
-            }
+            crate::json::tests::damage(&mut data, edits);
             let mut batched = Engine::new(config.clone()).unwrap();
             batched.collect_summaries(true);
             let mut batched_rejections = Vec::new();
