@@ -482,6 +482,11 @@ fn field_at(b: &[u8], start: usize, len: usize) -> Field {
 /// absent; a repeated known field, malformed JSON or trailing text is an error.
 pub(crate) fn read_object<'a>(line: &'a [u8], f: &mut Fields<'a>) -> Res<()> {
     let s = std::str::from_utf8(line).map_err(|e| format!("not UTF-8 at byte {}", e.valid_up_to() + 1))?;
+    read_text_object(s, f)
+}
+
+/// [`read_object`] on a line already known to be UTF-8.
+pub(crate) fn read_text_object<'a>(s: &'a str, f: &mut Fields<'a>) -> Res<()> {
     if read_plain_object(s, f).is_some() {
         return Ok(());
     }

@@ -2,7 +2,7 @@
 //! finished at the whole stream's finish instant (R38) and merged.
 
 use crate::intern::FxHasher;
-use crate::jsonl::{find_byte, line_end_noting, parse_line, Batch, JsonlStats, Record};
+use crate::jsonl::{find_byte, line_end_noting, parse_line, Batch, JsonlStats, Lines, Record};
 use crate::{Config, Engine, Error, Report, Result, Summary};
 use std::hash::Hasher;
 use std::io::Read;
@@ -106,9 +106,10 @@ fn shard_of(id: &[u8], shards: usize) -> usize {
     ((x ^ (x >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize % shards
 }
 
-/// A chunk of input holding whole lines (the last chunk may end without a newline). Every
-/// worker sees every chunk, in order, so each numbers the lines itself.
-type Chunk = Arc<Vec<u8>>;
+/// A chunk of input holding whole lines (the last chunk may end without a newline): text when
+/// all of it is UTF-8 (checked once, by the reading thread), else bytes. Every worker sees every
+/// chunk, in order, so each numbers the lines itself.
+type Chunk = Arc<std::result::Result<String, Vec<u8>>>;
 
 /// One shard: sees every line, routes it itself, applies its own and every watermark.
 fn work(
@@ -122,19 +123,24 @@ fn work(
     let mut line_no = 0u64;
     let mut reject = |e| rejections.push(e);
     for chunk in rx {
+        let lines = match &*chunk {
+            Ok(text) => Lines::text(text),
+            Err(bytes) => Lines::new(bytes),
+        };
+        let bytes = lines.bytes();
         let mut start = 0;
         let mut batch = Batch::default();
-        while start < chunk.len() {
-            let (len, has_w, has_backslash) = line_end_noting(&chunk[start..], b'w', b'\\');
-            let line = &chunk[start..start + len];
+        while start < bytes.len() {
+            let (len, has_w, has_backslash) = line_end_noting(&bytes[start..], b'w', b'\\');
+            let line = lines.at(start, start + len);
             start += len + 1;
             line_no += 1;
-            let mine = match route(line, shards, has_w, has_backslash) {
+            let mine = match route(line.bytes(), shards, has_w, has_backslash) {
                 Route::Everyone => {
                     if shard != 0 {
                         // A watermark copy: apply silently (after the lines before it); shard 0
                         // counts and reports it.
-                        if let Ok(Some(Record::Watermark(t))) = parse_line(line) {
+                        if let Ok(Some(Record::Watermark(t))) = line.parse() {
                             engine.ingest_batch(batch.take(), &mut stats, &mut reject);
                             engine.advance_to(t);
                         }
@@ -280,7 +286,7 @@ fn distribute<R: Read>(
             }
         }
         if !buf.is_empty() {
-            let chunk = Arc::new(buf);
+            let chunk = Arc::new(String::from_utf8(buf).map_err(|e| e.into_bytes()));
             for tx in &senders {
                 // A worker only stops early by panicking, which join reports below.
                 let _ = tx.send(Arc::clone(&chunk));
