@@ -4,6 +4,7 @@
 
 use crate::event::{Author, Event, EventKind, ExcludeReason, Priority, Status, Visibility};
 use crate::json::{read_object, read_text_object, Fields};
+use crate::time::LastDay;
 use crate::{Engine, Error, Result, Timestamp};
 use std::borrow::Cow;
 use std::io::Read;
@@ -59,17 +60,17 @@ pub fn parse_line(line: &[u8]) -> Result<Option<Record<'_>>> {
     }
     let mut raw = Fields::default();
     read_object(line, &mut raw).map_err(malformed)?;
-    build_record(raw)
+    build_record(raw, &mut LastDay::default())
 }
 
 /// [`parse_line`] on a line already known to be UTF-8 ([`Line::Text`]).
-fn parse_text(line: &str) -> Result<Option<Record<'_>>> {
+fn parse_text<'a>(line: &'a str, last: &mut LastDay) -> Result<Option<Record<'a>>> {
     if line.bytes().all(|b| b.is_ascii_whitespace()) {
         return Ok(None);
     }
     let mut raw = Fields::default();
     read_text_object(line, &mut raw).map_err(malformed)?;
-    build_record(raw)
+    build_record(raw, last)
 }
 
 fn malformed(reason: String) -> Error {
@@ -78,13 +79,13 @@ fn malformed(reason: String) -> Error {
 
 /// The record of a line's fields, or the error naming its conversation and event id.
 #[inline]
-fn build_record(raw: Fields<'_>) -> Result<Option<Record<'_>>> {
-    build(&raw)
+fn build_record<'a>(raw: Fields<'a>, last: &mut LastDay) -> Result<Option<Record<'a>>> {
+    build(&raw, last)
         .map(Some)
         .map_err(|e| e.in_event(raw.conversation.as_deref(), raw.id.as_deref()))
 }
 
-fn build<'a>(raw: &Fields<'a>) -> Result<Record<'a>> {
+fn build<'a>(raw: &Fields<'a>, last: &mut LastDay) -> Result<Record<'a>> {
     let kind_name = raw
         .kind
         .as_deref()
@@ -93,7 +94,7 @@ fn build<'a>(raw: &Fields<'a>) -> Result<Record<'a>> {
         .at
         .as_deref()
         .ok_or_else(|| Error::invalid("missing field `at`"))?;
-    let at = Timestamp::parse(at_text)?;
+    let at = Timestamp::parse_after(at_text, last)?;
     if kind_name == "watermark" {
         return Ok(Record::Watermark(at));
     }
@@ -208,11 +209,11 @@ impl<'a> Line<'a> {
         }
     }
 
-    /// [`parse_line`] on this line.
+    /// [`parse_line`] on this line; `last` is the day of the line before (see [`LastDay`]).
     #[inline]
-    pub(crate) fn parse(self) -> Result<Option<Record<'a>>> {
+    pub(crate) fn parse(self, last: &mut LastDay) -> Result<Option<Record<'a>>> {
         match self {
-            Line::Text(t) => parse_text(t),
+            Line::Text(t) => parse_text(t, last),
             Line::Bytes(b) => parse_line(b),
         }
     }
@@ -442,16 +443,17 @@ impl Engine {
                 on_reject(e);
             }
         };
+        let mut last_day = LastDay::default();
         for group in lines.chunks(BATCH) {
             if !self.worth_warming() {
                 for &(line_no, line) in group {
-                    tally(line, self.apply_record(line.parse(), line_no));
+                    tally(line, self.apply_record(line.parse(&mut last_day), line_no));
                 }
                 continue;
             }
             let mut parsed: [Result<Option<Record<'_>>>; BATCH] = std::array::from_fn(|_| Ok(None));
             for (p, (_, line)) in parsed.iter_mut().zip(group) {
-                *p = line.parse();
+                *p = line.parse(&mut last_day);
             }
             self.warm(parsed.iter().take(group.len()).filter_map(|p| match p {
                 Ok(Some(Record::Event(e))) => Some(e.conversation.as_bytes()),

@@ -140,7 +140,7 @@ fn work(
                     if shard != 0 {
                         // A watermark copy: apply silently (after the lines before it); shard 0
                         // counts and reports it.
-                        if let Ok(Some(Record::Watermark(t))) = line.parse() {
+                        if let Ok(Some(Record::Watermark(t))) = line.parse(&mut Default::default()) {
                             engine.ingest_batch(batch.take(), &mut stats, &mut reject);
                             engine.advance_to(t);
                         }

@@ -53,6 +53,16 @@ fn days_in_month(year: i64, month: u32) -> u32 {
     }
 }
 
+/// The day of the last timestamp read in the usual form (`YYYY-MM-DDTHH:MM:SSZ`), so that the
+/// next one on that day, as most lines of a stream are, skips reading and checking the date.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct LastDay {
+    /// Its `YYYY-MM-DD` (no date's text before the first: zero bytes are not digits).
+    date: [u8; 10],
+    /// Its first instant.
+    midnight: i64,
+}
+
 /// Why a timestamp string was not accepted (R1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TimestampError {
@@ -167,8 +177,43 @@ impl Timestamp {
     /// assert!(Timestamp::parse("2024-04-02T10:00:00").is_err()); // no offset (R1)
     /// ```
     pub fn parse(s: &str) -> crate::Result<Timestamp> {
-        Timestamp::parse_bytes(s.as_bytes())
+        Timestamp::parse_after(s, &mut LastDay::default())
+    }
+
+    /// [`Timestamp::parse`], skipping the date arithmetic when `s` falls on `last`'s day;
+    /// updates `last`.
+    pub(crate) fn parse_after(s: &str, last: &mut LastDay) -> crate::Result<Timestamp> {
+        Timestamp::parse_bytes_after(s.as_bytes(), last)
             .map_err(|e| crate::Error::invalid(format!("field `at`: {e}: {:?}", truncate_for_message(s))))
+    }
+
+    /// [`Timestamp::parse_bytes`], with the day of the usual form (`YYYY-MM-DDTHH:MM:SSZ`)
+    /// remembered in `last`: the next such timestamp on that day reads only its time of day.
+    #[inline]
+    pub(crate) fn parse_bytes_after(b: &[u8], last: &mut LastDay) -> Result<Timestamp, TimestampError> {
+        if let Some((date, &[b'T' | b't', h0, h1, b':', i0, i1, b':', s0, s1, b'Z' | b'z'])) =
+            b.split_first_chunk::<10>()
+        {
+            if *date == last.date {
+                let time = [h0, h1, i0, i1, s0, s1];
+                if time.iter().all(u8::is_ascii_digit) {
+                    let n = |hi: u8, lo: u8| i64::from(hi - b'0') * 10 + i64::from(lo - b'0');
+                    let (hour, minute, second) = (n(h0, h1), n(i0, i1), n(s0, s1));
+                    if hour <= 23 && minute <= 59 && second <= 59 {
+                        return Ok(Timestamp(last.midnight + hour * 3600 + minute * 60 + second));
+                    }
+                }
+                // Out of range: the general path names the error.
+            }
+            let t = Timestamp::parse_bytes(b)?;
+            // A `Z` timestamp: its day starts at a multiple of 86 400 s.
+            *last = LastDay {
+                date: *date,
+                midnight: t.0 - t.0.rem_euclid(86_400),
+            };
+            return Ok(t);
+        }
+        Timestamp::parse_bytes(b)
     }
 
     pub(crate) fn parse_bytes(b: &[u8]) -> Result<Timestamp, TimestampError> {
@@ -401,13 +446,40 @@ mod tests {
                         }
                         (None, false) => {}
                     }
-                    assert_eq!(
-                        Timestamp::parse_bytes(&b),
-                        Timestamp::parse_general(&b),
-                        "{}",
-                        String::from_utf8_lossy(&b)
-                    );
+                    let general = Timestamp::parse_general(&b);
+                    let text = String::from_utf8_lossy(&b);
+                    assert_eq!(Timestamp::parse_bytes(&b), general, "{text}");
+                    // And after any sample, whose day may be this one's (R1, `LastDay`).
+                    for before in samples {
+                        let mut last = LastDay::default();
+                        let _ = Timestamp::parse_bytes_after(before.as_bytes(), &mut last);
+                        assert_eq!(
+                            Timestamp::parse_bytes_after(&b, &mut last),
+                            general,
+                            "{text} after {before}"
+                        );
+                    }
                 }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// R1: reading a stream's timestamps in turn, each after the day of the one before,
+        /// gives what reading each alone gives, for the usual form and the others, in range or
+        /// not, on the same day or the next.
+        #[test]
+        fn r1_reading_after_the_last_day_equals_reading_alone(
+            stamps in proptest::collection::vec(
+                (0u32..3, 0u32..=24, 0u32..=60, 0u32..=60, proptest::sample::select(vec!["Z", "z", "+01:00", ".5Z", ""])),
+                1..40,
+            ),
+        ) {
+            let mut last = LastDay::default();
+            for (day, hour, minute, second, zone) in stamps {
+                let s = format!("2024-02-{:02}T{hour:02}:{minute:02}:{second:02}{zone}", 28 + day);
+                let alone = Timestamp::parse_bytes(s.as_bytes());
+                proptest::prop_assert_eq!(Timestamp::parse_bytes_after(s.as_bytes(), &mut last), alone, "{}", s);
             }
         }
     }
