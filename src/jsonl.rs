@@ -180,7 +180,11 @@ pub(crate) fn find_newline(hay: &[u8]) -> Option<usize> {
 pub(crate) fn line_end_noting(hay: &[u8], a: u8, b: u8) -> (usize, bool, bool) {
     let end = find_newline(hay).unwrap_or(hay.len());
     let line = &hay[..end];
-    (end, find_byte(line, a).is_some(), find_byte(line, b).is_some())
+    // One search for both, as most lines have neither.
+    match memchr::memchr2(a, b, line) {
+        None => (end, false, false),
+        Some(p) => (end, find_byte(&line[p..], a).is_some(), find_byte(&line[p..], b).is_some()),
+    }
 }
 
 /// The first `byte` in `hay` (vectorized: `memchr`, already a dependency of the JSON and
