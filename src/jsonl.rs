@@ -60,7 +60,7 @@ pub fn parse_line(line: &[u8]) -> Result<Option<Record<'_>>> {
     }
     let mut raw = Fields::default();
     read_object(line, &mut raw).map_err(malformed)?;
-    build_record(raw, &mut LastDay::default())
+    build_record(&raw, &mut LastDay::default())
 }
 
 /// [`parse_line`] on a line already known to be UTF-8 ([`Line::Text`]).
@@ -70,7 +70,7 @@ fn parse_text<'a>(line: &'a str, last: &mut LastDay) -> Result<Option<Record<'a>
     }
     let mut raw = Fields::default();
     read_text_object(line, &mut raw).map_err(malformed)?;
-    build_record(raw, last)
+    build_record(&raw, last)
 }
 
 fn malformed(reason: String) -> Error {
@@ -79,8 +79,8 @@ fn malformed(reason: String) -> Error {
 
 /// The record of a line's fields, or the error naming its conversation and event id.
 #[inline]
-fn build_record<'a>(raw: Fields<'a>, last: &mut LastDay) -> Result<Option<Record<'a>>> {
-    build(&raw, last)
+fn build_record<'a>(raw: &Fields<'a>, last: &mut LastDay) -> Result<Option<Record<'a>>> {
+    build(raw, last)
         .map(Some)
         .map_err(|e| e.in_event(raw.conversation.as_deref(), raw.id.as_deref()))
 }
