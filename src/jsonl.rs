@@ -183,7 +183,11 @@ pub(crate) fn line_end_noting(hay: &[u8], a: u8, b: u8) -> (usize, bool, bool) {
     // One search for both, as most lines have neither.
     match memchr::memchr2(a, b, line) {
         None => (end, false, false),
-        Some(p) => (end, find_byte(&line[p..], a).is_some(), find_byte(&line[p..], b).is_some()),
+        Some(p) => (
+            end,
+            find_byte(&line[p..], a).is_some(),
+            find_byte(&line[p..], b).is_some(),
+        ),
     }
 }
 
