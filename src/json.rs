@@ -507,14 +507,9 @@ fn field_at(b: &[u8], start: usize, len: usize) -> Field {
 }
 
 /// Reads one JSON object line into its known fields. Unknown fields are skipped, `null` is
-/// absent; a repeated known field, malformed JSON or trailing text is an error.
-pub(crate) fn read_object<'a>(line: &'a [u8], f: &mut Fields<'a>) -> Res<()> {
-    let s = std::str::from_utf8(line).map_err(|e| format!("not UTF-8 at byte {}", e.valid_up_to() + 1))?;
-    read_text_object(s, f)
-}
-
-/// [`read_object`] on a line already known to be UTF-8.
-pub(crate) fn read_text_object<'a>(s: &'a str, f: &mut Fields<'a>) -> Res<()> {
+/// absent; a repeated known field, malformed JSON or trailing text is an error. (The caller has
+/// checked that the line is UTF-8: `parse_line`, or a whole chunk of lines at once.)
+pub(crate) fn read_object<'a>(s: &'a str, f: &mut Fields<'a>) -> Res<()> {
     if read_plain_object(s, f).is_some() {
         return Ok(());
     }
@@ -758,6 +753,11 @@ fn read_any_object<'a>(s: &'a str, f: &mut Fields<'a>) -> Res<()> {
 pub(crate) mod tests {
     use super::*;
 
+    /// [`read_object`] on bytes, which must be UTF-8 (as `parse_line` checks first).
+    fn read_line<'a>(line: &'a [u8], f: &mut Fields<'a>) -> Res<()> {
+        read_object(std::str::from_utf8(line).map_err(|e| e.to_string())?, f)
+    }
+
     /// Applies `edits` to `data`, each `(at, op, byte)`: at the position `at` (modulo the
     /// length, one past the end included), op 0 replaces the byte there, op 1 inserts `byte`,
     /// any other removes the byte there; one past the end, every op appends `byte`.
@@ -801,7 +801,7 @@ pub(crate) mod tests {
     #[test]
     fn r42_reads_like_a_json_parser() {
         let mut f = Fields::default();
-        read_object(br#" {"type":"message","x":{"a":[1,2.5e3,true,null,"\"]"]},"conversation":"c\u00e9\n","tags":["a","b"],"score":4,"id":null} "#, &mut f).unwrap();
+        read_line(br#" {"type":"message","x":{"a":[1,2.5e3,true,null,"\"]"]},"conversation":"c\u00e9\n","tags":["a","b"],"score":4,"id":null} "#, &mut f).unwrap();
         assert_eq!(f.kind.as_deref(), Some("message"));
         assert_eq!(f.conversation.as_deref(), Some("cé\n"));
         assert!(matches!(f.kind, Some(Cow::Borrowed(_))));
@@ -825,13 +825,13 @@ pub(crate) mod tests {
             br#"{,}"#,
         ] {
             assert!(
-                read_object(bad, &mut Fields::default()).is_err(),
+                read_line(bad, &mut Fields::default()).is_err(),
                 "{}",
                 String::from_utf8_lossy(bad)
             );
         }
         let deep = format!("{{\"x\":{}{}}}", "[".repeat(100), "]".repeat(100));
-        assert!(read_object(deep.as_bytes(), &mut Fields::default()).is_err());
+        assert!(read_line(deep.as_bytes(), &mut Fields::default()).is_err());
     }
 
     /// The known fields of a line as a general JSON parser (serde_json) reads them: `Err` when
@@ -923,10 +923,10 @@ pub(crate) mod tests {
         "score",
     ];
 
-    /// The known fields as `read_object` reads them, in the form of `reference`.
+    /// The known fields as `read_line` reads them, in the form of `reference`.
     fn ours(line: &[u8]) -> std::result::Result<Vec<(String, String)>, ()> {
         let mut f = Fields::default();
-        read_object(line, &mut f).map_err(drop)?;
+        read_line(line, &mut f).map_err(drop)?;
         Ok(known(&f))
     }
 

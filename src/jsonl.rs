@@ -3,7 +3,7 @@
 //! [`Engine`] line by line, reporting every rejected line with its number.
 
 use crate::event::{Author, Event, EventKind, ExcludeReason, Priority, Status, Visibility};
-use crate::json::{read_object, read_text_object, Fields};
+use crate::json::{read_object, Fields};
 use crate::time::LastDay;
 use crate::{Engine, Error, Result, Timestamp};
 use std::borrow::Cow;
@@ -55,32 +55,24 @@ fn optional<T>(
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn parse_line(line: &[u8]) -> Result<Option<Record<'_>>> {
-    if line.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    let mut raw = Fields::default();
-    read_object(line, &mut raw).map_err(malformed)?;
-    build_record(&raw, &mut LastDay::default())
+    let text = std::str::from_utf8(line).map_err(|e| {
+        Error::invalid(format!(
+            "malformed JSON: not UTF-8 at byte {}",
+            e.valid_up_to() + 1
+        ))
+    })?;
+    parse_text(text, &mut LastDay::default())
 }
 
-/// [`parse_line`] on a line already known to be UTF-8 ([`Line::Text`]).
+/// [`parse_line`] on a line known to be UTF-8 ([`Line::Text`]); `last` is the day of the line
+/// before (see [`LastDay`]).
 fn parse_text<'a>(line: &'a str, last: &mut LastDay) -> Result<Option<Record<'a>>> {
     if line.bytes().all(|b| b.is_ascii_whitespace()) {
         return Ok(None);
     }
     let mut raw = Fields::default();
-    read_text_object(line, &mut raw).map_err(malformed)?;
-    build_record(&raw, last)
-}
-
-fn malformed(reason: String) -> Error {
-    Error::invalid(format!("malformed JSON: {reason}"))
-}
-
-/// The record of a line's fields, or the error naming its conversation and event id.
-#[inline]
-fn build_record<'a>(raw: &Fields<'a>, last: &mut LastDay) -> Result<Option<Record<'a>>> {
-    build(raw, last)
+    read_object(line, &mut raw).map_err(|e| Error::invalid(format!("malformed JSON: {e}")))?;
+    build(&raw, last)
         .map(Some)
         .map_err(|e| e.in_event(raw.conversation.as_deref(), raw.id.as_deref()))
 }
