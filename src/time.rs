@@ -53,6 +53,18 @@ fn days_in_month(year: i64, month: u32) -> u32 {
     }
 }
 
+/// The number two ASCII digits spell (the caller checked that they are digits).
+#[inline]
+fn two_digits(hi: u8, lo: u8) -> u32 {
+    u32::from(hi - b'0') * 10 + u32::from(lo - b'0')
+}
+
+/// Seconds since midnight, if `hour:minute:second` is a time of day (R1: no `:60` second).
+#[inline]
+fn time_of_day(hour: u32, minute: u32, second: u32) -> Option<u32> {
+    (hour <= 23 && minute <= 59 && second <= 59).then_some(hour * 3600 + minute * 60 + second)
+}
+
 /// The day of the last timestamp read in the usual form (`YYYY-MM-DDTHH:MM:SSZ`), so that the
 /// next one on that day, as most lines of a stream are, skips reading and checking the date.
 #[derive(Debug, Clone, Copy, Default)]
@@ -194,16 +206,13 @@ impl Timestamp {
         if let Some((date, &[b'T' | b't', h0, h1, b':', i0, i1, b':', s0, s1, b'Z' | b'z'])) =
             b.split_first_chunk::<10>()
         {
-            if *date == last.date {
-                let time = [h0, h1, i0, i1, s0, s1];
-                if time.iter().all(u8::is_ascii_digit) {
-                    let n = |hi: u8, lo: u8| i64::from(hi - b'0') * 10 + i64::from(lo - b'0');
-                    let (hour, minute, second) = (n(h0, h1), n(i0, i1), n(s0, s1));
-                    if hour <= 23 && minute <= 59 && second <= 59 {
-                        return Ok(Timestamp(last.midnight + hour * 3600 + minute * 60 + second));
-                    }
+            // Its day is `last`'s: only the time of day is read. (Not digits or out of range:
+            // the general path names the error.)
+            if *date == last.date && [h0, h1, i0, i1, s0, s1].iter().all(u8::is_ascii_digit) {
+                let n = two_digits;
+                if let Some(secs) = time_of_day(n(h0, h1), n(i0, i1), n(s0, s1)) {
+                    return Ok(Timestamp(last.midnight + i64::from(secs)));
                 }
-                // Out of range: the general path names the error.
             }
             let t = Timestamp::parse_bytes(b)?;
             // A `Z` timestamp: its day starts at a multiple of 86 400 s.
@@ -223,7 +232,7 @@ impl Timestamp {
         {
             let d = [y0, y1, y2, y3, m0, m1, d0, d1, h0, h1, i0, i1, s0, s1];
             if d.iter().all(u8::is_ascii_digit) {
-                let n = |hi: u8, lo: u8| u32::from(hi - b'0') * 10 + u32::from(lo - b'0');
+                let n = two_digits;
                 let year = i64::from(n(y0, y1) * 100 + n(y2, y3));
                 let (month, day) = (n(m0, m1), n(d0, d1));
                 let (hour, minute, second) = (n(h0, h1), n(i0, i1), n(s0, s1));
@@ -301,18 +310,14 @@ impl Timestamp {
         second: u32,
         offset: i64,
     ) -> Result<Timestamp, TimestampError> {
-        if !(1..=12).contains(&month)
-            || day == 0
-            || day > days_in_month(year, month)
-            || hour > 23
-            || minute > 59
-            || second > 59
-        {
+        let Some(secs) = time_of_day(hour, minute, second) else {
+            return Err(TimestampError::Range);
+        };
+        if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
             return Err(TimestampError::Range);
         }
         let days = days_from_civil(year, month, day);
-        let secs = days * 86_400 + (hour * 3600 + minute * 60 + second) as i64 - offset;
-        Ok(Timestamp(secs))
+        Ok(Timestamp(days * 86_400 + i64::from(secs) - offset))
     }
 
     /// Converts to a chrono UTC date-time (None beyond chrono's range).
