@@ -71,10 +71,12 @@ fn parse_text<'a>(line: &'a str, last: &mut LastDay) -> Result<Option<Record<'a>
         return Ok(None);
     }
     let mut raw = Fields::default();
-    read_object(line, &mut raw).map_err(|e| Error::invalid(format!("malformed JSON: {e}")))?;
-    build(&raw, last)
-        .map(Some)
-        .map_err(|e| e.in_event(raw.conversation.as_deref(), raw.id.as_deref()))
+    // The conversation and id name the error when they were read (before the fault, for
+    // malformed JSON).
+    let read = read_object(line, &mut raw).map_err(|e| Error::invalid(format!("malformed JSON: {e}")));
+    let named = |e: Error| e.in_event(raw.conversation.as_deref(), raw.id.as_deref());
+    read.map_err(named)?;
+    build(&raw, last).map(Some).map_err(named)
 }
 
 fn build<'a>(raw: &Fields<'a>, last: &mut LastDay) -> Result<Record<'a>> {
@@ -561,6 +563,34 @@ mod tests {
             prop_assert_eq!(many.finish(), one.finish());
             prop_assert_eq!(many.drain_summaries().collect::<Vec<_>>(), one.drain_summaries().collect::<Vec<_>>());
         }
+    }
+
+    /// R42: a line whose JSON is malformed, or holds a value of the wrong type, names the
+    /// conversation and event id read before the fault; one faulty before them names neither.
+    #[test]
+    fn r42_a_malformed_line_names_the_conversation_read_before_the_fault() {
+        let err = |line: &str| crate::parse_line(line.as_bytes()).unwrap_err();
+        let event = |e: &crate::Error| match e.kind() {
+            crate::ErrorKind::Invalid { event, .. } => event.clone(),
+            other => panic!("{other:?}"),
+        };
+        let e = err(
+            r#"{"conversation":"c1","id":"e7","at":"2024-04-02T10:00:00Z","type":"message","author":"customer","tags":5}"#,
+        );
+        assert_eq!((e.code(), e.conversation()), ("invalid", Some("c1")));
+        assert_eq!(event(&e).as_deref(), Some("e7"));
+        assert!(e.to_string().contains("malformed JSON"), "{e}");
+        let e = err(r#"{"conversation":"c1","at":"2024-04-02T10:00:00Z","id":5}"#);
+        assert_eq!((e.conversation(), event(&e)), (Some("c1"), None));
+        assert!(
+            e.to_string()
+                .starts_with("conversation c1: invalid (R42): malformed JSON: field `id` must be a string"),
+            "{e}"
+        );
+        let e = err(r#"{"conversation":"c1","at":"2024-04-02T10:00:00Z","#);
+        assert_eq!(e.conversation(), Some("c1"));
+        let e = err(r#"{"id":[],"conversation":"c1"}"#);
+        assert_eq!((e.conversation(), event(&e)), (None, None));
     }
 
     /// R42: a line that is not UTF-8 is rejected, with its number and the position of the bad
