@@ -57,6 +57,8 @@ fn row(conv: &str, instance: u32, created: &str, by: FinalizedBy) -> (String, u3
 const CUSTOMER: &str = r#""type":"message","author":"customer""#;
 const AGENT: &str = r#""type":"message","author":"agent""#;
 const CLOSED: &str = r#""type":"status","status":"closed""#;
+/// An event that is neither a message nor a close: ignored after finalization (R6).
+const PRIORITY: &str = r#""type":"priority","priority":"high""#;
 
 /// R43: an event after a `closed` event is after finalization even at the same instant: an
 /// agent message is ignored, a customer message starts instance 2 (R6).
@@ -100,7 +102,7 @@ fn r43_an_ignored_event_moves_the_ids_last_event_time() {
         &[
             line("c", "09:00:00", CUSTOMER),
             line("c", "09:10:00", CLOSED),
-            line("c", "09:30:00", r#""type":"priority","priority":"high""#),
+            line("c", "09:30:00", PRIORITY),
         ],
     );
     let err = e
@@ -126,7 +128,7 @@ fn r43_an_ignored_event_moves_the_finish_instant() {
             line("c", "09:00:00", CUSTOMER),
             line("c", "09:10:00", CLOSED),
             line("d", "09:00:00", CUSTOMER),
-            line("c", "12:00:00", r#""type":"priority","priority":"high""#),
+            line("c", "12:00:00", PRIORITY),
         ],
     );
     let (_, summaries) = finish(e);
