@@ -1,0 +1,592 @@
+//! A second, deliberately naive implementation of the SPEC's per-conversation rules, written
+//! from the rule text alone, checked against the engine on random streams: every summary field
+//! of §10 on the calendar clock, and the report's conversation counts.
+//!
+//! The model keeps whole histories in plain structs and recomputes nothing incrementally, so
+//! it shares no code and no shortcut with the engine. It covers R2 (creation, initiator), R5
+//! (status moves and reopens), R6 (follow-ups, ignored events, the id memory), R7 (reply
+//! options), R8–R11 (the wait, handoffs, cancelled waits), R13–R17 (resolution, status time,
+//! replies, touch, FCR), R19 (last rating) and R39/R43 (finalization instants and their ties).
+//! Streams are in order per conversation, without ids or watermarks (other tests cover R4,
+//! R21 and R38), with gaps that land exactly on, and one second past, the reopen window and
+//! the idle timeout. Half the cases run the default policy's shape (two `first_response`
+//! targets, calendar) with short thresholds, for R10, R11, R20, R21, R26 and R38's outcomes.
+
+use proptest::prelude::*;
+use sla_metrics::{
+    Author, Config, Engine, Event, EventKind, ExcludeReason, FinalizedBy, Outcome, Status, Summary,
+    Timestamp, Touch,
+};
+use std::collections::HashMap;
+
+/// One generated event of a conversation, before it has a time.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Message(Author, bool),
+    Status(Status),
+    Handoff,
+    Csat(u8),
+    Exclude(ExcludeReason),
+}
+
+impl Step {
+    fn kind(self) -> EventKind<'static> {
+        match self {
+            Step::Message(author, public) => EventKind::Message {
+                author,
+                visibility: if public {
+                    sla_metrics::Visibility::Public
+                } else {
+                    sla_metrics::Visibility::Internal
+                },
+                agent: None,
+                channel: None,
+            },
+            Step::Status(s) => EventKind::Status(s),
+            Step::Handoff => EventKind::Handoff,
+            Step::Csat(score) => EventKind::Csat { score },
+            Step::Exclude(reason) => EventKind::Exclude { reason },
+        }
+    }
+}
+
+/// The options the model reads.
+#[derive(Debug, Clone, Copy)]
+struct Options {
+    reopen_window: i64,
+    idle_timeout: i64,
+    count_bot: bool,
+    count_automation: bool,
+    /// The thresholds of the `first_response` targets (calendar); none: `"policies": []`.
+    targets: &'static [i64],
+}
+
+impl Options {
+    fn config(self) -> Config {
+        let targets: Vec<String> = self
+            .targets
+            .iter()
+            .map(|t| format!(r#"{{"metric": "first_response", "threshold_s": {t}, "clock": "calendar"}}"#))
+            .collect();
+        let policies = if targets.is_empty() {
+            String::new()
+        } else {
+            format!(r#"{{"name": "p", "targets": [{}]}}"#, targets.join(","))
+        };
+        Config::from_json(&format!(
+            r#"{{"policies": [{policies}], "reopen_window_s": {}, "idle_timeout_s": {}, "count_bot_replies": {}, "count_automation_replies": {}}}"#,
+            self.reopen_window, self.idle_timeout, self.count_bot, self.count_automation
+        ))
+        .expect("config")
+    }
+}
+
+/// What the model expects of one instance: the §10 fields on the calendar clock.
+#[derive(Debug, Clone, PartialEq)]
+struct Expected {
+    conversation: String,
+    instance: u32,
+    created_at: i64,
+    initiated_by: Author,
+    excluded: Option<ExcludeReason>,
+    first_response_s: Option<i64>,
+    next_reply_s: Vec<i64>,
+    first_resolution_s: Option<i64>,
+    full_resolution_s: Option<i64>,
+    /// new + open, pending, on_hold (R15).
+    status_time: [i64; 3],
+    replies: u32,
+    reopens: u32,
+    solved_without_reply: bool,
+    touch: Option<Touch>,
+    fcr: bool,
+    csat: Option<u8>,
+    finalized_at: i64,
+    finalized_by: FinalizedBy,
+    /// (threshold, outcome, deadline) of each SLA instance, in activation order.
+    sla: Vec<(i64, Outcome, i64)>,
+}
+
+fn from_engine(s: &Summary) -> Expected {
+    let d = &s.calendar;
+    Expected {
+        conversation: s.conversation.clone(),
+        instance: s.instance,
+        created_at: s.created_at.as_unix(),
+        initiated_by: s.initiated_by.unwrap_or(Author::System),
+        excluded: s.excluded,
+        first_response_s: d.first_response_s,
+        next_reply_s: d.next_reply_s.clone(),
+        first_resolution_s: d.first_resolution_s,
+        full_resolution_s: d.full_resolution_s,
+        status_time: [d.agent_work_s, d.agent_wait_s, d.on_hold_s],
+        replies: s.replies,
+        reopens: s.reopens,
+        solved_without_reply: s.solved_without_reply,
+        touch: s.touch,
+        fcr: s.fcr,
+        csat: s.csat,
+        finalized_at: s.finalized_at.as_unix(),
+        finalized_by: s.finalized_by,
+        sla: s
+            .sla
+            .iter()
+            .map(|r| (r.threshold_s, r.outcome, r.deadline.as_unix()))
+            .collect(),
+    }
+}
+
+/// A live instance in the model.
+#[derive(Debug)]
+struct Live {
+    instance: u32,
+    created_at: i64,
+    initiated_by: Option<Author>,
+    status: Status,
+    /// When the current status began.
+    status_since: i64,
+    status_time: [i64; 3],
+    last_at: i64,
+    waiting_since: Option<i64>,
+    seen_customer: bool,
+    /// A qualifying reply counted by R16 has happened (R10, R11).
+    replied: bool,
+    /// The first qualifying reply (R5) has happened, outreach included.
+    any_reply: bool,
+    samples: Vec<i64>,
+    replies: u32,
+    reopens: u32,
+    solved_without_reply: bool,
+    first_resolution: Option<i64>,
+    last_solved: Option<i64>,
+    csat: Option<u8>,
+    sla: Vec<Sla>,
+}
+
+/// A `first_response` SLA instance in the model.
+#[derive(Debug, Clone, Copy)]
+struct Sla {
+    threshold: i64,
+    outcome: Outcome,
+    deadline: i64,
+}
+
+#[derive(Debug)]
+enum Id {
+    Live(Live),
+    /// Finalized: its instance number and finalization instant (R6).
+    Final(u32, i64),
+}
+
+fn bucket(s: Status) -> Option<usize> {
+    match s {
+        Status::New | Status::Open => Some(0),
+        Status::Pending => Some(1),
+        Status::OnHold => Some(2),
+        Status::Solved | Status::Closed => None,
+    }
+}
+
+impl Live {
+    fn new(instance: u32, t: i64) -> Live {
+        Live {
+            instance,
+            created_at: t,
+            initiated_by: None,
+            status: Status::New,
+            status_since: t,
+            status_time: [0; 3],
+            last_at: t,
+            waiting_since: None,
+            seen_customer: false,
+            replied: false,
+            any_reply: false,
+            samples: Vec::new(),
+            replies: 0,
+            reopens: 0,
+            solved_without_reply: false,
+            first_resolution: None,
+            last_solved: None,
+            csat: None,
+            sla: Vec::new(),
+        }
+    }
+
+    fn running(&mut self) -> impl Iterator<Item = &mut Sla> {
+        self.sla.iter_mut().filter(|i| i.outcome == Outcome::Active)
+    }
+
+    /// R21: an instance still running when its deadline has passed is breached.
+    fn breach_before(&mut self, t: i64) {
+        for i in self.running().filter(|i| i.deadline < t) {
+            i.outcome = Outcome::Breached;
+        }
+    }
+
+    /// R20: every wait until the FRT is measured starts the `first_response` targets: the
+    /// first, and one after a solve ended a wait unanswered (R11; SPEC §11, case 07).
+    fn wait_started(&mut self, t: i64, o: Options) {
+        self.waiting_since = Some(t);
+        if !self.samples.is_empty() {
+            return;
+        }
+        for &threshold in o.targets {
+            self.sla.push(Sla {
+                threshold,
+                outcome: Outcome::Active,
+                deadline: t + threshold,
+            });
+        }
+    }
+
+    /// Status time of the current status up to `t` (R15).
+    fn accrue(&mut self, t: i64) {
+        if let Some(b) = bucket(self.status) {
+            self.status_time[b] += t - self.status_since;
+        }
+        self.status_since = t;
+    }
+
+    fn set_status(&mut self, s: Status, t: i64) {
+        if s == self.status {
+            return;
+        }
+        self.accrue(t);
+        if self.status == Status::Solved {
+            self.reopens += 1; // R5: any move out of solved
+        }
+        self.status = s;
+        if s == Status::Solved {
+            self.last_solved = Some(t);
+            self.first_resolution.get_or_insert(t);
+        }
+    }
+
+    /// R11: a solve, close or exclusion ends a wait without a sample.
+    fn cancel_wait(&mut self, sets_flag: bool) {
+        if self.waiting_since.take().is_some() {
+            if sets_flag && !self.replied {
+                self.solved_without_reply = true;
+            }
+            for i in self.running() {
+                i.outcome = Outcome::Cancelled;
+            }
+        }
+    }
+
+    /// The pending finalization of R39 other than `finish`, earliest first, ties in R43's order.
+    fn due(&self, o: Options) -> (i64, FinalizedBy) {
+        let idle = (self.last_at + o.idle_timeout, FinalizedBy::Idle);
+        match (self.status, self.last_solved) {
+            (Status::Solved, Some(s)) if s + o.reopen_window <= idle.0 => {
+                (s + o.reopen_window, FinalizedBy::ReopenWindow)
+            }
+            _ => idle,
+        }
+    }
+
+    fn finalize(
+        mut self,
+        id: &str,
+        at: i64,
+        by: FinalizedBy,
+        excluded: Option<ExcludeReason>,
+        close: bool,
+    ) -> Expected {
+        let closed_from = self.status;
+        self.accrue(at);
+        // R38: due before the finalization instant is breached; the rest stays active. R26:
+        // exclusion cancels every instance, whatever its outcome.
+        self.breach_before(at);
+        if excluded.is_some() {
+            for i in &mut self.sla {
+                i.outcome = Outcome::Cancelled;
+            }
+        }
+        let resolved = close || closed_from == Status::Solved;
+        // R13: a close from any status but solved is a resolution instant; R14: the last
+        // solve, or that close.
+        let last_resolution = if close && closed_from != Status::Solved {
+            self.first_resolution.get_or_insert(at);
+            Some(at)
+        } else {
+            self.last_solved
+        };
+        let [work, pending, on_hold] = self.status_time;
+        let mut samples = self.samples.into_iter();
+        Expected {
+            conversation: id.to_string(),
+            instance: self.instance,
+            created_at: self.created_at,
+            initiated_by: self.initiated_by.unwrap_or(Author::System),
+            excluded,
+            first_response_s: samples.next(),
+            next_reply_s: samples.collect(),
+            first_resolution_s: self.first_resolution.map(|t| t - self.created_at),
+            full_resolution_s: last_resolution.filter(|_| resolved).map(|t| t - self.created_at),
+            status_time: [work, pending, on_hold],
+            replies: self.replies,
+            reopens: self.reopens,
+            solved_without_reply: self.solved_without_reply,
+            touch: resolved.then_some(match self.replies {
+                0 => Touch::Zero,
+                1 => Touch::One,
+                2 => Touch::Two,
+                _ => Touch::Multi,
+            }),
+            fcr: resolved && self.replies == 1 && self.reopens == 0,
+            csat: self.csat,
+            finalized_at: at,
+            finalized_by: by,
+            sla: self
+                .sla
+                .iter()
+                .map(|i| (i.threshold, i.outcome, i.deadline))
+                .collect(),
+        }
+    }
+}
+
+/// The model: events in arrival order, then finish.
+struct Model {
+    o: Options,
+    ids: HashMap<String, Id>,
+    done: Vec<Expected>,
+    ignored: u64,
+    latest: i64,
+}
+
+impl Model {
+    fn apply(&mut self, id: &str, t: i64, step: Step) {
+        let o = self.o;
+        self.latest = self.latest.max(t);
+        // Finalize what became due strictly before this event (R39, R43).
+        if let Some(Id::Live(live)) = self.ids.get(id) {
+            let (due, by) = live.due(o);
+            if due < t {
+                let Some(Id::Live(live)) = self.ids.remove(id) else {
+                    unreachable!()
+                };
+                let instance = live.instance;
+                self.done.push(live.finalize(id, due, by, None, false));
+                self.ids.insert(id.to_string(), Id::Final(instance, due));
+            }
+        }
+        let customer_public = matches!(step, Step::Message(Author::Customer, true));
+        let live = match self.ids.remove(id) {
+            None => Live::new(1, t),
+            // R6: the id memory lasts until reopen_window after the finalization instant.
+            Some(Id::Final(_, fin)) if t > fin + o.reopen_window => Live::new(1, t),
+            Some(Id::Final(n, _)) if customer_public => Live::new(n + 1, t),
+            Some(Id::Final(n, fin)) => {
+                self.ignored += 1;
+                self.ids.insert(id.to_string(), Id::Final(n, fin));
+                return;
+            }
+            Some(Id::Live(l)) => l,
+        };
+        let mut live = live;
+        live.last_at = t;
+        live.breach_before(t);
+        match step {
+            Step::Message(author, public) => {
+                live.initiated_by.get_or_insert(author);
+                if author == Author::Customer && public {
+                    live.seen_customer = true;
+                    if matches!(live.status, Status::Pending | Status::OnHold | Status::Solved) {
+                        live.set_status(Status::Open, t);
+                    }
+                    if live.waiting_since.is_none() {
+                        live.wait_started(t, o);
+                    }
+                }
+                let qualifies = public
+                    && match author {
+                        Author::Agent => true,
+                        Author::Bot => o.count_bot,
+                        Author::Automation => o.count_automation,
+                        _ => false,
+                    };
+                if qualifies {
+                    if live.seen_customer {
+                        live.replies += 1;
+                        live.replied = true;
+                    }
+                    if let Some(since) = live.waiting_since.take() {
+                        live.samples.push(t - since);
+                        for i in live.running() {
+                            i.outcome = Outcome::Met;
+                        }
+                    }
+                    if !live.any_reply && live.status == Status::New {
+                        live.set_status(Status::Open, t);
+                    }
+                    live.any_reply = true;
+                }
+            }
+            Step::Status(Status::Closed) => {
+                live.cancel_wait(true);
+                let instance = live.instance;
+                self.done
+                    .push(live.finalize(id, t, FinalizedBy::Closed, None, true));
+                self.ids.insert(id.to_string(), Id::Final(instance, t));
+                return;
+            }
+            Step::Status(s) => {
+                if s == Status::Solved && live.status != Status::Solved {
+                    live.cancel_wait(true);
+                }
+                live.set_status(s, t);
+            }
+            Step::Handoff => {
+                // R10: bot time is not agent time; running instances restart (those already
+                // past their deadline were breached above).
+                if !live.replied {
+                    if live.waiting_since.is_some() {
+                        live.waiting_since = Some(t);
+                        for i in live.running() {
+                            i.deadline = t + i.threshold;
+                        }
+                    } else {
+                        live.wait_started(t, o);
+                    }
+                }
+            }
+            Step::Csat(score) => live.csat = Some(score),
+            Step::Exclude(reason) => {
+                live.cancel_wait(false);
+                let instance = live.instance;
+                self.done
+                    .push(live.finalize(id, t, FinalizedBy::Excluded, Some(reason), false));
+                self.ids.insert(id.to_string(), Id::Final(instance, t));
+                return;
+            }
+        }
+        self.ids.insert(id.to_string(), Id::Live(live));
+    }
+
+    /// R38: the finish instant is the latest event time; R39: whichever is earliest.
+    fn finish(mut self) -> (Vec<Expected>, u64) {
+        let fin = self.latest;
+        for (id, state) in std::mem::take(&mut self.ids) {
+            if let Id::Live(live) = state {
+                let (due, by) = live.due(self.o);
+                let (at, by) = if due <= fin {
+                    (due, by)
+                } else {
+                    (fin, FinalizedBy::Finish)
+                };
+                self.done.push(live.finalize(&id, at, by, None, false));
+            }
+        }
+        (self.done, self.ignored)
+    }
+}
+
+fn key(e: &Expected) -> (String, i64, u32) {
+    (e.conversation.clone(), e.created_at, e.instance)
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    use Author::*;
+    prop_oneof![
+        6 => Just(Step::Message(Customer, true)),
+        1 => Just(Step::Message(Customer, false)),
+        6 => Just(Step::Message(Agent, true)),
+        1 => Just(Step::Message(Agent, false)),
+        2 => prop_oneof![Just(Bot), Just(Automation), Just(System)].prop_map(|a| Step::Message(a, true)),
+        5 => prop_oneof![
+            Just(Status::New),
+            Just(Status::Open),
+            Just(Status::Pending),
+            Just(Status::OnHold),
+            Just(Status::Solved),
+            Just(Status::Solved),
+            Just(Status::Closed),
+        ]
+        .prop_map(Step::Status),
+        2 => Just(Step::Handoff),
+        1 => (1u8..=5).prop_map(Step::Csat),
+        1 => prop_oneof![Just(ExcludeReason::Spam), Just(ExcludeReason::Merged)].prop_map(Step::Exclude),
+    ]
+}
+
+/// Gaps between a conversation's events: often zero or short, sometimes exactly on (or one
+/// past) the reopen window or the idle timeout, or past the id memory.
+fn gap(o: Options) -> impl Strategy<Value = i64> {
+    prop_oneof![
+        2 => Just(0i64),
+        6 => 1i64..400,
+        1 => Just(o.reopen_window),
+        1 => Just(o.reopen_window + 1),
+        1 => Just(o.idle_timeout),
+        1 => Just(o.idle_timeout + 1),
+        1 => Just(2 * o.reopen_window + 1),
+        1 => 400i64..5000,
+    ]
+}
+
+fn options() -> impl Strategy<Value = Options> {
+    (
+        prop_oneof![Just(600i64), Just(1800)],
+        prop_oneof![Just(900i64), Just(1800), Just(2400)],
+        any::<bool>(),
+        any::<bool>(),
+        prop_oneof![Just(&[][..]), Just(&[300i64, 1500][..])],
+    )
+        .prop_map(
+            |(reopen_window, idle_timeout, count_bot, count_automation, targets)| Options {
+                reopen_window,
+                idle_timeout,
+                count_bot,
+                count_automation,
+                targets,
+            },
+        )
+}
+
+/// Up to four conversations, each a start offset and timed steps, interleaved by time.
+fn case() -> impl Strategy<Value = (Options, Vec<(String, i64, Step)>)> {
+    options().prop_flat_map(|o| {
+        let conversation = (0i64..3000, prop::collection::vec((gap(o), step()), 1..30));
+        prop::collection::vec(conversation, 1..5).prop_map(move |convs| {
+            let mut events = Vec::new();
+            for (i, (start, steps)) in convs.into_iter().enumerate() {
+                let mut t = 1_712_016_000 + start;
+                for (g, s) in steps {
+                    t += g;
+                    events.push((format!("c{i}"), t, s));
+                }
+            }
+            events.sort_by_key(|e| e.1); // stable: order within a conversation is kept
+            (o, events)
+        })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn r2_to_r19_r39_the_engine_agrees_with_a_naive_model_of_the_rules((o, events) in case()) {
+        let mut engine = Engine::new(o.config()).expect("engine");
+        engine.collect_summaries(true);
+        let mut model = Model { o, ids: HashMap::new(), done: Vec::new(), ignored: 0, latest: i64::MIN };
+        for (id, t, step) in &events {
+            let event = Event::new(id.as_str(), Timestamp::from_unix(*t), step.kind());
+            engine.ingest(&event).map_err(|e| TestCaseError::fail(format!("rejected: {e}")))?;
+            model.apply(id, *t, *step);
+        }
+        let report = engine.finish();
+        let mut got: Vec<Expected> = engine.drain_summaries().map(|s| from_engine(&s)).collect();
+        let (mut want, ignored) = model.finish();
+        got.sort_by_key(key);
+        want.sort_by_key(key);
+        prop_assert_eq!(got.len(), want.len(), "instances: {:#?}\nvs model {:#?}", got, want);
+        for (g, w) in got.iter().zip(&want) {
+            prop_assert_eq!(g, w);
+        }
+        prop_assert_eq!(report.conversations().ignored_after_final, ignored);
+        prop_assert_eq!(report.conversations().total, want.len() as u64);
+    }
+}
