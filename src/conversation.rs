@@ -646,7 +646,7 @@ impl Conversation {
         let metric = self.wait_metric();
         for k in 0..rules.policies[self.policy as usize].targets.len() {
             if rules.target(self.policy, k as u16).metric == metric {
-                self.activate(k as u16, t, rules);
+                self.activate(k as u16, t, rules, false);
             }
         }
     }
@@ -732,22 +732,30 @@ impl Conversation {
     }
 
     /// §6: the policy is chosen after the first event's own fields are applied; its targets
-    /// activate in target order.
+    /// activate in target order. Those whose clock starts at creation (R20) start before the
+    /// first event's own effect: a first event that resolves meets `first_resolution`, one
+    /// that excludes cancels every instance (R26).
     fn choose_policy(&mut self, t: Timestamp, rules: &Rules) {
         self.policy = rules.select(self.priority, self.channel, self.brand, self.tags);
-        if self.policy == NO_POLICY || self.excluded.is_some() {
+        if self.policy == NO_POLICY {
             return;
         }
         let targets = rules.policies[self.policy as usize].targets.len();
         for k in 0..targets {
-            self.activate(k as u16, t, rules);
+            self.activate(k as u16, t, rules, true);
+        }
+        if self.excluded.is_some() {
+            for i in self.sla_mut() {
+                i.state = State::Cancelled;
+            }
         }
     }
 
     /// Activates target `k` of the current policy if its clock has started (R20): reply
-    /// targets on a running wait of their metric, resolution targets from creation. Also used
-    /// for unpaired new targets on re-targeting (R23).
-    fn activate(&mut self, k: u16, t: Timestamp, rules: &Rules) {
+    /// targets on a running wait of their metric, resolution targets from creation
+    /// (`at_creation`: by the first event). Also used for unpaired new targets on re-targeting
+    /// (R23).
+    fn activate(&mut self, k: u16, t: Timestamp, rules: &Rules, at_creation: bool) {
         let target = rules.target(self.policy, k);
         let clock = &rules.clocks[target.clock as usize];
         let metric = target.metric;
@@ -771,7 +779,11 @@ impl Conversation {
             }
             SlaMetric::FirstResolution => {
                 if self.first_resolution_at.is_some() {
-                    return; // R43: not activated after the first resolution
+                    if !at_creation {
+                        return; // R43: not activated after the first resolution
+                    }
+                    // The first event resolved: fulfilled at creation, its start.
+                    inst.state = State::Met;
                 }
                 inst.deadline = clock.deadline(inst.anchor, target.threshold_s);
             }
@@ -904,7 +916,7 @@ impl Conversation {
         self.policy = new_policy;
         unpaired_new.sort_unstable();
         for k in unpaired_new {
-            self.activate(k, t, rules);
+            self.activate(k, t, rules, false);
         }
     }
 

@@ -47,6 +47,53 @@ fn r23_retarget_onto_a_named_schedule_counts_its_own_time() {
     assert_eq!(i.outcome.as_str(), "met");
 }
 
+/// R20, R26: targets whose clock starts at creation start before the first event's own
+/// effect. A first event that solves meets `first_resolution` (0 s) as it fulfils
+/// `full_resolution`; a first event that excludes cancels them, as it would a moment later.
+#[test]
+fn r20_r26_a_first_event_that_resolves_or_excludes_acts_on_the_instances_it_starts() {
+    let config = r#"{"policies": [{"name": "p", "targets": [
+        {"metric": "first_resolution", "threshold_s": 3600}, {"metric": "full_resolution", "threshold_s": 7200}]}]}"#;
+    let outcomes = |first: &str| -> Vec<(String, String, String)> {
+        let lines = [ev("c1", "2024-04-01T08:00:00Z", first)];
+        run(config, &lines)[0]
+            .sla
+            .iter()
+            .map(|i| {
+                (
+                    i.metric.as_str().to_string(),
+                    i.outcome.as_str().to_string(),
+                    i.deadline.to_string(),
+                )
+            })
+            .collect()
+    };
+    let instances = |o: &str| {
+        vec![
+            (
+                "first_resolution".to_string(),
+                o.to_string(),
+                "2024-04-01T09:00:00Z".to_string(),
+            ),
+            (
+                "full_resolution".to_string(),
+                o.to_string(),
+                "2024-04-01T10:00:00Z".to_string(),
+            ),
+        ]
+    };
+    assert_eq!(outcomes(r#""type":"status","status":"solved""#), instances("met"));
+    assert_eq!(outcomes(r#""type":"status","status":"closed""#), instances("met"));
+    assert_eq!(
+        outcomes(r#""type":"exclude","reason":"spam""#),
+        instances("cancelled")
+    );
+    assert_eq!(
+        outcomes(r#""type":"priority","priority":"high""#),
+        instances("active")
+    );
+}
+
 /// R23: a filter change that leaves no matching policy cancels running instances; met ones
 /// keep their outcome.
 #[test]
