@@ -9,13 +9,15 @@
 //! replies, touch, FCR), R19 (last rating) and R39/R43 (finalization instants and their ties).
 //! Streams are in order per conversation, without ids or watermarks (other tests cover R4,
 //! R21 and R38), with gaps that land exactly on, and one second past, the reopen window and
-//! the idle timeout. Half the cases run the default policy's shape (two `first_response`
-//! targets, calendar) with short thresholds, for R10, R11, R20, R21, R26 and R38's outcomes.
+//! the idle timeout. Half the cases also run a policy with short calendar targets: two
+//! `first_response` (the default policy's shape), `next_reply`, `first_resolution` and
+//! `full_resolution`, for the outcomes and deadlines of R10, R11, R20, R21, R24 (the metrics
+//! that do not pause), R25, R26 and R38.
 
 use proptest::prelude::*;
 use sla_metrics::{
-    Author, Config, Engine, Event, EventKind, ExcludeReason, FinalizedBy, Outcome, Status, Summary,
-    Timestamp, Touch,
+    Author, Config, Engine, Event, EventKind, ExcludeReason, FinalizedBy, Outcome, SlaMetric, Status,
+    Summary, Timestamp, Touch,
 };
 use std::collections::HashMap;
 
@@ -57,8 +59,8 @@ struct Options {
     idle_timeout: i64,
     count_bot: bool,
     count_automation: bool,
-    /// The thresholds of the `first_response` targets (calendar); none: `"policies": []`.
-    targets: &'static [i64],
+    /// The targets of the one policy (calendar); none: `"policies": []`.
+    targets: &'static [(SlaMetric, i64)],
 }
 
 impl Options {
@@ -66,7 +68,12 @@ impl Options {
         let targets: Vec<String> = self
             .targets
             .iter()
-            .map(|t| format!(r#"{{"metric": "first_response", "threshold_s": {t}, "clock": "calendar"}}"#))
+            .map(|(m, t)| {
+                format!(
+                    r#"{{"metric": "{}", "threshold_s": {t}, "clock": "calendar"}}"#,
+                    m.as_str()
+                )
+            })
             .collect();
         let policies = if targets.is_empty() {
             String::new()
@@ -103,8 +110,8 @@ struct Expected {
     csat: Option<u8>,
     finalized_at: i64,
     finalized_by: FinalizedBy,
-    /// (threshold, outcome, deadline) of each SLA instance, in activation order.
-    sla: Vec<(i64, Outcome, i64)>,
+    /// (metric, threshold, outcome, deadline) of each SLA instance, in activation order.
+    sla: Vec<(SlaMetric, i64, Outcome, i64)>,
 }
 
 fn from_engine(s: &Summary) -> Expected {
@@ -131,7 +138,7 @@ fn from_engine(s: &Summary) -> Expected {
         sla: s
             .sla
             .iter()
-            .map(|r| (r.threshold_s, r.outcome, r.deadline.as_unix()))
+            .map(|r| (r.metric, r.threshold_s, r.outcome, r.deadline.as_unix()))
             .collect(),
     }
 }
@@ -163,12 +170,19 @@ struct Live {
     sla: Vec<Sla>,
 }
 
-/// A `first_response` SLA instance in the model.
+/// An SLA instance in the model: `Active` while running, or while fulfilled by a solve
+/// that a reopen may undo (`full_resolution`, R24).
 #[derive(Debug, Clone, Copy)]
 struct Sla {
+    metric: SlaMetric,
     threshold: i64,
     outcome: Outcome,
     deadline: i64,
+    fulfilled: bool,
+}
+
+fn is_reply(m: SlaMetric) -> bool {
+    matches!(m, SlaMetric::FirstResponse | SlaMetric::NextReply)
 }
 
 #[derive(Debug)]
@@ -213,29 +227,54 @@ impl Live {
     }
 
     fn running(&mut self) -> impl Iterator<Item = &mut Sla> {
-        self.sla.iter_mut().filter(|i| i.outcome == Outcome::Active)
+        self.sla
+            .iter_mut()
+            .filter(|i| i.outcome == Outcome::Active && !i.fulfilled)
+    }
+
+    fn running_replies(&mut self) -> impl Iterator<Item = &mut Sla> {
+        self.running().filter(|i| is_reply(i.metric))
+    }
+
+    /// R20, in the policy's target order: the resolution targets start at creation; every
+    /// wait starts the `first_response` targets until the FRT is measured (the first wait,
+    /// and one after a solve ended a wait unanswered: R11, SPEC §11 case 07), and the
+    /// `next_reply` targets after it (R25).
+    fn activate(&mut self, t: i64, o: Options, created: bool, wait_starts: bool) {
+        for &(metric, threshold) in o.targets {
+            let starts = match metric {
+                SlaMetric::FirstResponse => wait_starts && self.samples.is_empty(),
+                SlaMetric::NextReply => wait_starts && !self.samples.is_empty(),
+                _ => created,
+            };
+            if starts {
+                self.sla.push(Sla {
+                    metric,
+                    threshold,
+                    outcome: Outcome::Active,
+                    deadline: t + threshold,
+                    fulfilled: false,
+                });
+            }
+        }
+    }
+
+    /// A resolution instant (R13): `first_resolution` is met; `full_resolution` is fulfilled
+    /// until a reopen (R24).
+    fn resolved_at(&mut self) {
+        for i in self.running() {
+            match i.metric {
+                SlaMetric::FirstResolution => i.outcome = Outcome::Met,
+                SlaMetric::FullResolution => i.fulfilled = true,
+                _ => {}
+            }
+        }
     }
 
     /// R21: an instance still running when its deadline has passed is breached.
     fn breach_before(&mut self, t: i64) {
         for i in self.running().filter(|i| i.deadline < t) {
             i.outcome = Outcome::Breached;
-        }
-    }
-
-    /// R20: every wait until the FRT is measured starts the `first_response` targets: the
-    /// first, and one after a solve ended a wait unanswered (R11; SPEC §11, case 07).
-    fn wait_started(&mut self, t: i64, o: Options) {
-        self.waiting_since = Some(t);
-        if !self.samples.is_empty() {
-            return;
-        }
-        for &threshold in o.targets {
-            self.sla.push(Sla {
-                threshold,
-                outcome: Outcome::Active,
-                deadline: t + threshold,
-            });
         }
     }
 
@@ -254,11 +293,17 @@ impl Live {
         self.accrue(t);
         if self.status == Status::Solved {
             self.reopens += 1; // R5: any move out of solved
+                               // R24: full_resolution resumes (past its deadline, it is breached at the next
+                               // event or at finalization, as any running instance).
+            for i in &mut self.sla {
+                i.fulfilled = false;
+            }
         }
         self.status = s;
         if s == Status::Solved {
             self.last_solved = Some(t);
             self.first_resolution.get_or_insert(t);
+            self.resolved_at();
         }
     }
 
@@ -268,7 +313,7 @@ impl Live {
             if sets_flag && !self.replied {
                 self.solved_without_reply = true;
             }
-            for i in self.running() {
+            for i in self.running_replies() {
                 i.outcome = Outcome::Cancelled;
             }
         }
@@ -295,12 +340,17 @@ impl Live {
     ) -> Expected {
         let closed_from = self.status;
         self.accrue(at);
+        if close && closed_from != Status::Solved {
+            self.resolved_at();
+        }
         // R38: due before the finalization instant is breached; the rest stays active. R26:
         // exclusion cancels every instance, whatever its outcome.
         self.breach_before(at);
-        if excluded.is_some() {
-            for i in &mut self.sla {
+        for i in &mut self.sla {
+            if excluded.is_some() {
                 i.outcome = Outcome::Cancelled;
+            } else if i.fulfilled {
+                i.outcome = Outcome::Met;
             }
         }
         let resolved = close || closed_from == Status::Solved;
@@ -341,7 +391,7 @@ impl Live {
             sla: self
                 .sla
                 .iter()
-                .map(|i| (i.threshold, i.outcome, i.deadline))
+                .map(|i| (i.metric, i.threshold, i.outcome, i.deadline))
                 .collect(),
         }
     }
@@ -373,21 +423,31 @@ impl Model {
             }
         }
         let customer_public = matches!(step, Step::Message(Author::Customer, true));
-        let live = match self.ids.remove(id) {
-            None => Live::new(1, t),
+        let (mut live, created) = match self.ids.remove(id) {
+            None => (Live::new(1, t), true),
             // R6: the id memory lasts until reopen_window after the finalization instant.
-            Some(Id::Final(_, fin)) if t > fin + o.reopen_window => Live::new(1, t),
-            Some(Id::Final(n, _)) if customer_public => Live::new(n + 1, t),
+            Some(Id::Final(_, fin)) if t > fin + o.reopen_window => (Live::new(1, t), true),
+            Some(Id::Final(n, _)) if customer_public => (Live::new(n + 1, t), true),
             Some(Id::Final(n, fin)) => {
                 self.ignored += 1;
                 self.ids.insert(id.to_string(), Id::Final(n, fin));
                 return;
             }
-            Some(Id::Live(l)) => l,
+            Some(Id::Live(l)) => (l, false),
         };
-        let mut live = live;
         live.last_at = t;
         live.breach_before(t);
+        // R8, R10: does this event start a wait?
+        let wait_starts = live.waiting_since.is_none()
+            && match step {
+                Step::Message(Author::Customer, true) => true,
+                Step::Handoff => !live.replied,
+                _ => false,
+            };
+        live.activate(t, o, created, wait_starts);
+        if wait_starts {
+            live.waiting_since = Some(t);
+        }
         match step {
             Step::Message(author, public) => {
                 live.initiated_by.get_or_insert(author);
@@ -395,9 +455,6 @@ impl Model {
                     live.seen_customer = true;
                     if matches!(live.status, Status::Pending | Status::OnHold | Status::Solved) {
                         live.set_status(Status::Open, t);
-                    }
-                    if live.waiting_since.is_none() {
-                        live.wait_started(t, o);
                     }
                 }
                 let qualifies = public
@@ -414,7 +471,7 @@ impl Model {
                     }
                     if let Some(since) = live.waiting_since.take() {
                         live.samples.push(t - since);
-                        for i in live.running() {
+                        for i in live.running_replies() {
                             i.outcome = Outcome::Met;
                         }
                     }
@@ -441,14 +498,10 @@ impl Model {
             Step::Handoff => {
                 // R10: bot time is not agent time; running instances restart (those already
                 // past their deadline were breached above).
-                if !live.replied {
-                    if live.waiting_since.is_some() {
-                        live.waiting_since = Some(t);
-                        for i in live.running() {
-                            i.deadline = t + i.threshold;
-                        }
-                    } else {
-                        live.wait_started(t, o);
+                if !live.replied && !wait_starts {
+                    live.waiting_since = Some(t);
+                    for i in live.running_replies() {
+                        i.deadline = t + i.threshold;
                     }
                 }
             }
@@ -532,7 +585,18 @@ fn options() -> impl Strategy<Value = Options> {
         prop_oneof![Just(900i64), Just(1800), Just(2400)],
         any::<bool>(),
         any::<bool>(),
-        prop_oneof![Just(&[][..]), Just(&[300i64, 1500][..])],
+        prop_oneof![
+            Just(&[][..]),
+            Just(
+                &[
+                    (SlaMetric::FirstResponse, 300i64),
+                    (SlaMetric::FirstResponse, 1500),
+                    (SlaMetric::NextReply, 600),
+                    (SlaMetric::FirstResolution, 1200),
+                    (SlaMetric::FullResolution, 2400),
+                ][..]
+            ),
+        ],
     )
         .prop_map(
             |(reopen_window, idle_timeout, count_bot, count_automation, targets)| Options {
