@@ -7,12 +7,14 @@
 //! (status moves and reopens), R6 (follow-ups, ignored events, the id memory), R7 (reply
 //! options), R8–R11 (the wait, handoffs, cancelled waits), R13–R17 (resolution, status time,
 //! replies, touch, FCR), R19 (last rating) and R39/R43 (finalization instants and their ties).
-//! Streams are in order per conversation, without ids or watermarks (other tests cover R4,
-//! R21 and R38), with gaps that land exactly on, and one second past, the reopen window and
-//! the idle timeout. Half the cases also run a policy with short calendar targets: two
-//! `first_response` (the default policy's shape), `next_reply`, `first_resolution` and
-//! `full_resolution`, for the outcomes and deadlines of R10, R11, R20, R21, R24 (the metrics
-//! that do not pause), R25, R26 and R38.
+//! Streams are in time order, without event ids (other tests cover R4), with watermarks at
+//! some events' instants, which change no outcome (R21, R38), and with gaps that land
+//! exactly on, and one second past, the reopen window and the idle timeout.
+//!
+//! Two thirds of the cases also run a policy with short calendar targets: one with two
+//! `first_response` targets (the default policy's shape), `next_reply`, `first_resolution` and
+//! `full_resolution`; one with `requester_wait` and `agent_work`, which pause with the status.
+//! Their outcomes and deadlines check R10, R11, R20, R21, R24, R25, R26 and R38.
 
 use proptest::prelude::*;
 use sla_metrics::{
@@ -170,8 +172,8 @@ struct Live {
     sla: Vec<Sla>,
 }
 
-/// An SLA instance in the model: `Active` while running, or while fulfilled by a solve
-/// that a reopen may undo (`full_resolution`, R24).
+/// An SLA instance in the model: `Active` while running, while paused, or while fulfilled
+/// by a solve that a reopen may undo (R24).
 #[derive(Debug, Clone, Copy)]
 struct Sla {
     metric: SlaMetric,
@@ -179,6 +181,20 @@ struct Sla {
     outcome: Outcome,
     deadline: i64,
     fulfilled: bool,
+    /// `requester_wait` and `agent_work`: paused, the seconds used before the last resume,
+    /// and that resume.
+    paused: bool,
+    used: i64,
+    resumed_at: i64,
+}
+
+/// Whether a pausing target's clock runs in a status (R24).
+fn runs_in(m: SlaMetric, s: Status) -> bool {
+    match m {
+        SlaMetric::RequesterWait => matches!(s, Status::New | Status::Open | Status::OnHold),
+        SlaMetric::AgentWork => matches!(s, Status::New | Status::Open),
+        _ => true,
+    }
 }
 
 fn is_reply(m: SlaMetric) -> bool {
@@ -229,7 +245,7 @@ impl Live {
     fn running(&mut self) -> impl Iterator<Item = &mut Sla> {
         self.sla
             .iter_mut()
-            .filter(|i| i.outcome == Outcome::Active && !i.fulfilled)
+            .filter(|i| i.outcome == Outcome::Active && !i.fulfilled && !i.paused)
     }
 
     fn running_replies(&mut self) -> impl Iterator<Item = &mut Sla> {
@@ -254,7 +270,56 @@ impl Live {
                     outcome: Outcome::Active,
                     deadline: t + threshold,
                     fulfilled: false,
+                    paused: false,
+                    used: 0,
+                    resumed_at: t,
                 });
+            }
+        }
+    }
+
+    /// R24 on a status move at `t`: a solve or close fulfils `full_resolution`,
+    /// `requester_wait` and `agent_work` (a paused one with the deadline it would have had if
+    /// resumed then); a reopen resumes them; `requester_wait` and `agent_work` pause and resume
+    /// with their status and keep what they used.
+    fn pause_or_resume(&mut self, old: Status, new: Status, t: i64) {
+        let pausing = |m| matches!(m, SlaMetric::RequesterWait | SlaMetric::AgentWork);
+        for i in self
+            .sla
+            .iter_mut()
+            .filter(|i| i.outcome == Outcome::Active && pausing(i.metric))
+        {
+            if !i.paused && !i.fulfilled {
+                i.used += t - i.resumed_at;
+            }
+            if matches!(new, Status::Solved | Status::Closed) {
+                if i.paused {
+                    i.deadline = t + i.threshold - i.used;
+                }
+                i.fulfilled = true;
+                i.paused = false;
+                continue;
+            }
+            if old == Status::Solved {
+                i.fulfilled = false;
+            } else if i.fulfilled {
+                continue;
+            }
+            i.paused = !runs_in(i.metric, new);
+            i.resumed_at = t;
+            if !i.paused {
+                i.deadline = t + i.threshold - i.used;
+            }
+        }
+        if old == Status::Solved {
+            // full_resolution resumes (past its deadline, it is breached at the next event
+            // or at finalization, as any running instance).
+            for i in self
+                .sla
+                .iter_mut()
+                .filter(|i| i.metric == SlaMetric::FullResolution)
+            {
+                i.fulfilled = false;
             }
         }
     }
@@ -292,13 +357,10 @@ impl Live {
         }
         self.accrue(t);
         if self.status == Status::Solved {
-            self.reopens += 1; // R5: any move out of solved
-                               // R24: full_resolution resumes (past its deadline, it is breached at the next
-                               // event or at finalization, as any running instance).
-            for i in &mut self.sla {
-                i.fulfilled = false;
-            }
+            // R5: any move out of solved.
+            self.reopens += 1;
         }
+        self.pause_or_resume(self.status, s, t);
         self.status = s;
         if s == Status::Solved {
             self.last_solved = Some(t);
@@ -341,6 +403,7 @@ impl Live {
         let closed_from = self.status;
         self.accrue(at);
         if close && closed_from != Status::Solved {
+            self.pause_or_resume(closed_from, Status::Closed, at);
             self.resolved_at();
         }
         // R38: due before the finalization instant is breached; the rest stays active. R26:
@@ -351,6 +414,9 @@ impl Live {
                 i.outcome = Outcome::Cancelled;
             } else if i.fulfilled {
                 i.outcome = Outcome::Met;
+            } else if i.paused && i.outcome == Outcome::Active {
+                // R24: a paused instance's deadline as if it resumed at finalization.
+                i.deadline = at + i.threshold - i.used;
             }
         }
         let resolved = close || closed_from == Status::Solved;
@@ -596,6 +662,13 @@ fn options() -> impl Strategy<Value = Options> {
                     (SlaMetric::FullResolution, 2400),
                 ][..]
             ),
+            Just(
+                &[
+                    (SlaMetric::RequesterWait, 900i64),
+                    (SlaMetric::AgentWork, 600),
+                    (SlaMetric::RequesterWait, 2000),
+                ][..]
+            ),
         ],
     )
         .prop_map(
@@ -610,16 +683,19 @@ fn options() -> impl Strategy<Value = Options> {
 }
 
 /// Up to four conversations, each a start offset and timed steps, interleaved by time.
-fn case() -> impl Strategy<Value = (Options, Vec<(String, i64, Step)>)> {
+/// Each event may be preceded by a watermark at its own instant, which makes no event late
+/// (the stream is in time order) and must change nothing (R21, R38).
+fn case() -> impl Strategy<Value = (Options, Vec<(String, i64, Step, bool)>)> {
     options().prop_flat_map(|o| {
-        let conversation = (0i64..3000, prop::collection::vec((gap(o), step()), 1..30));
+        let timed = (gap(o), step(), prop::bool::weighted(0.2));
+        let conversation = (0i64..3000, prop::collection::vec(timed, 1..30));
         prop::collection::vec(conversation, 1..5).prop_map(move |convs| {
             let mut events = Vec::new();
             for (i, (start, steps)) in convs.into_iter().enumerate() {
                 let mut t = 1_712_016_000 + start;
-                for (g, s) in steps {
+                for (g, s, watermark) in steps {
                     t += g;
-                    events.push((format!("c{i}"), t, s));
+                    events.push((format!("c{i}"), t, s, watermark));
                 }
             }
             events.sort_by_key(|e| e.1); // stable: order within a conversation is kept
@@ -636,7 +712,10 @@ proptest! {
         let mut engine = Engine::new(o.config()).expect("engine");
         engine.collect_summaries(true);
         let mut model = Model { o, ids: HashMap::new(), done: Vec::new(), ignored: 0, latest: i64::MIN };
-        for (id, t, step) in &events {
+        for (id, t, step, watermark) in &events {
+            if *watermark {
+                engine.advance_to(Timestamp::from_unix(*t));
+            }
             let event = Event::new(id.as_str(), Timestamp::from_unix(*t), step.kind());
             engine.ingest(&event).map_err(|e| TestCaseError::fail(format!("rejected: {e}")))?;
             model.apply(id, *t, *step);
