@@ -11,15 +11,17 @@
 //! some events' instants, which change no outcome (R21, R38), and with gaps that land
 //! exactly on, and one second past, the reopen window and the idle timeout.
 //!
-//! Two thirds of the cases also run a policy with short calendar targets: one with two
+//! Three quarters of the cases also run policies with short calendar targets: one with two
 //! `first_response` targets (the default policy's shape), `next_reply`, `first_resolution` and
-//! `full_resolution`; one with `requester_wait` and `agent_work`, which pause with the status.
-//! Their outcomes and deadlines check R10, R11, R20, R21, R24, R25, R26 and R38.
+//! `full_resolution`; one with `requester_wait` and `agent_work`, which pause with the status;
+//! or two policies chosen by priority, with different and unpaired targets, so that priority
+//! events re-target running instances or leave no policy at all. Their outcomes and deadlines
+//! check R10, R11, R20, R21, R23, R24, R25, R26, R38 and R43.
 
 use proptest::prelude::*;
 use sla_metrics::{
-    Author, Config, Engine, Event, EventKind, ExcludeReason, FinalizedBy, Outcome, SlaMetric, Status,
-    Summary, Timestamp, Touch,
+    Author, Config, Engine, Event, EventKind, ExcludeReason, FinalizedBy, Outcome, Priority, SlaMetric,
+    Status, Summary, Timestamp, Touch,
 };
 use std::collections::HashMap;
 
@@ -31,6 +33,7 @@ enum Step {
     Handoff,
     Csat(u8),
     Exclude(ExcludeReason),
+    Priority(Priority),
 }
 
 impl Step {
@@ -50,6 +53,7 @@ impl Step {
             Step::Handoff => EventKind::Handoff,
             Step::Csat(score) => EventKind::Csat { score },
             Step::Exclude(reason) => EventKind::Exclude { reason },
+            Step::Priority(p) => EventKind::Priority(p),
         }
     }
 }
@@ -61,27 +65,54 @@ struct Options {
     idle_timeout: i64,
     count_bot: bool,
     count_automation: bool,
-    /// The targets of the one policy (calendar); none: `"policies": []`.
+    /// The policies, all on the calendar clock; none: `"policies": []`.
+    policies: &'static [Policy],
+}
+
+/// A policy: a name, the priorities it matches (any, if empty) and its targets.
+#[derive(Debug)]
+struct Policy {
+    name: &'static str,
+    when: &'static [Priority],
     targets: &'static [(SlaMetric, i64)],
 }
 
 impl Options {
-    fn config(self) -> Config {
-        let targets: Vec<String> = self
-            .targets
+    /// §6: the first policy that matches.
+    fn select(self, priority: Priority) -> Option<usize> {
+        self.policies
             .iter()
-            .map(|(m, t)| {
+            .position(|p| p.when.is_empty() || p.when.contains(&priority))
+    }
+}
+
+impl Options {
+    fn config(self) -> Config {
+        let policies: Vec<String> = self
+            .policies
+            .iter()
+            .map(|p| {
+                let targets: Vec<String> = p
+                    .targets
+                    .iter()
+                    .map(|(m, t)| {
+                        format!(
+                            r#"{{"metric": "{}", "threshold_s": {t}, "clock": "calendar"}}"#,
+                            m.as_str()
+                        )
+                    })
+                    .collect();
+                let when: Vec<String> = p.when.iter().map(|w| format!(r#""{}""#, w.as_str())).collect();
                 format!(
-                    r#"{{"metric": "{}", "threshold_s": {t}, "clock": "calendar"}}"#,
-                    m.as_str()
+                    r#"{{"name": "{}", "when": {{"priority": [{}]}}, "targets": [{}]}}"#,
+                    p.name,
+                    when.join(","),
+                    targets.join(",")
                 )
+                .replace(r#""when": {"priority": []}, "#, "")
             })
             .collect();
-        let policies = if targets.is_empty() {
-            String::new()
-        } else {
-            format!(r#"{{"name": "p", "targets": [{}]}}"#, targets.join(","))
-        };
+        let policies = policies.join(",");
         Config::from_json(&format!(
             r#"{{"policies": [{policies}], "reopen_window_s": {}, "idle_timeout_s": {}, "count_bot_replies": {}, "count_automation_replies": {}}}"#,
             self.reopen_window, self.idle_timeout, self.count_bot, self.count_automation
@@ -112,8 +143,9 @@ struct Expected {
     csat: Option<u8>,
     finalized_at: i64,
     finalized_by: FinalizedBy,
-    /// (metric, threshold, outcome, deadline) of each SLA instance, in activation order.
-    sla: Vec<(SlaMetric, i64, Outcome, i64)>,
+    /// (policy, metric, threshold, outcome, deadline) of each SLA instance, in activation
+    /// order.
+    sla: Vec<(String, SlaMetric, i64, Outcome, i64)>,
 }
 
 fn from_engine(s: &Summary) -> Expected {
@@ -140,7 +172,15 @@ fn from_engine(s: &Summary) -> Expected {
         sla: s
             .sla
             .iter()
-            .map(|r| (r.metric, r.threshold_s, r.outcome, r.deadline.as_unix()))
+            .map(|r| {
+                (
+                    r.policy.clone(),
+                    r.metric,
+                    r.threshold_s,
+                    r.outcome,
+                    r.deadline.as_unix(),
+                )
+            })
             .collect(),
     }
 }
@@ -169,6 +209,9 @@ struct Live {
     first_resolution: Option<i64>,
     last_solved: Option<i64>,
     csat: Option<u8>,
+    priority: Priority,
+    /// The index of the policy in force (§6).
+    policy: Option<usize>,
     sla: Vec<Sla>,
 }
 
@@ -176,6 +219,9 @@ struct Live {
 /// by a solve that a reopen may undo (R24).
 #[derive(Debug, Clone, Copy)]
 struct Sla {
+    policy: &'static str,
+    /// Where the threshold counts from (R20, R23): the wait's start, or creation.
+    start: i64,
     metric: SlaMetric,
     threshold: i64,
     outcome: Outcome,
@@ -238,6 +284,8 @@ impl Live {
             first_resolution: None,
             last_solved: None,
             csat: None,
+            priority: Priority::Normal,
+            policy: None,
             sla: Vec::new(),
         }
     }
@@ -257,7 +305,8 @@ impl Live {
     /// and one after a solve ended a wait unanswered: R11, SPEC §11 case 07), and the
     /// `next_reply` targets after it (R25).
     fn activate(&mut self, t: i64, o: Options, created: bool, wait_starts: bool) {
-        for &(metric, threshold) in o.targets {
+        let Some(policy) = self.policy else { return };
+        for &(metric, threshold) in o.policies[policy].targets {
             let starts = match metric {
                 SlaMetric::FirstResponse => wait_starts && self.samples.is_empty(),
                 SlaMetric::NextReply => wait_starts && !self.samples.is_empty(),
@@ -265,6 +314,8 @@ impl Live {
             };
             if starts {
                 self.sla.push(Sla {
+                    policy: o.policies[policy].name,
+                    start: t,
                     metric,
                     threshold,
                     outcome: Outcome::Active,
@@ -321,6 +372,89 @@ impl Live {
             {
                 i.fulfilled = false;
             }
+        }
+    }
+
+    /// R23: a priority change that changes the policy re-targets the instances not yet
+    /// final, metric by metric, k-th with k-th: the new threshold counts from the original
+    /// start; unpaired running instances are cancelled; unpaired new targets activate from
+    /// their clock's original start (a reply target only on a running wait of its metric; a
+    /// `first_resolution` target not after the first resolution, R43).
+    fn retarget(&mut self, t: i64, o: Options) {
+        let new = o.select(self.priority);
+        if new == self.policy {
+            return;
+        }
+        let targets = new.map_or(&[][..], |p| o.policies[p].targets);
+        let mut unpaired = Vec::new();
+        for metric in SlaMetric::ALL {
+            let mut running = (0..self.sla.len())
+                .filter(|&i| self.sla[i].metric == metric && self.sla[i].outcome == Outcome::Active)
+                .collect::<Vec<_>>()
+                .into_iter();
+            for (k, &(m, threshold)) in targets.iter().enumerate() {
+                if m != metric {
+                    continue;
+                }
+                let Some(i) = running.next() else {
+                    unpaired.push(k);
+                    continue;
+                };
+                let last_solved = self.last_solved;
+                let inst = &mut self.sla[i];
+                inst.policy = o.policies[new.expect("a target has a policy")].name;
+                inst.threshold = threshold;
+                inst.deadline = inst.start + threshold;
+                let late = if inst.fulfilled {
+                    last_solved.is_some_and(|r| r > inst.deadline)
+                } else {
+                    inst.deadline < t
+                };
+                if late {
+                    inst.outcome = Outcome::Breached;
+                }
+            }
+            for i in running {
+                self.sla[i].outcome = Outcome::Cancelled;
+            }
+        }
+        self.policy = new;
+        unpaired.sort_unstable();
+        for k in unpaired {
+            let (metric, threshold) = targets[k];
+            let wait_metric = if self.samples.is_empty() {
+                SlaMetric::FirstResponse
+            } else {
+                SlaMetric::NextReply
+            };
+            let start = match metric {
+                _ if is_reply(metric) && metric != wait_metric => continue,
+                _ if is_reply(metric) => match self.waiting_since {
+                    Some(w) => w,
+                    None => continue,
+                },
+                SlaMetric::FirstResolution if self.first_resolution.is_some() => continue,
+                _ => self.created_at,
+            };
+            let deadline = start + threshold;
+            let solved = metric == SlaMetric::FullResolution && self.status == Status::Solved;
+            let outcome = match self.last_solved {
+                Some(r) if solved && r > deadline => Outcome::Breached,
+                _ if !solved && deadline < t => Outcome::Breached,
+                _ => Outcome::Active,
+            };
+            self.sla.push(Sla {
+                policy: o.policies[new.expect("a target has a policy")].name,
+                start,
+                metric,
+                threshold,
+                outcome,
+                deadline,
+                fulfilled: solved && outcome == Outcome::Active,
+                paused: false,
+                used: 0,
+                resumed_at: t,
+            });
         }
     }
 
@@ -412,7 +546,7 @@ impl Live {
         for i in &mut self.sla {
             if excluded.is_some() {
                 i.outcome = Outcome::Cancelled;
-            } else if i.fulfilled {
+            } else if i.fulfilled && i.outcome == Outcome::Active {
                 i.outcome = Outcome::Met;
             } else if i.paused && i.outcome == Outcome::Active {
                 // R24: a paused instance's deadline as if it resumed at finalization.
@@ -457,7 +591,7 @@ impl Live {
             sla: self
                 .sla
                 .iter()
-                .map(|i| (i.metric, i.threshold, i.outcome, i.deadline))
+                .map(|i| (i.policy.to_string(), i.metric, i.threshold, i.outcome, i.deadline))
                 .collect(),
         }
     }
@@ -503,6 +637,15 @@ impl Model {
         };
         live.last_at = t;
         live.breach_before(t);
+        // §6: the policy is chosen after the first event's own fields are applied.
+        if let Step::Priority(p) = step {
+            live.priority = p;
+        }
+        if created {
+            live.policy = o.select(live.priority);
+        } else {
+            live.retarget(t, o);
+        }
         // R8, R10: does this event start a wait?
         let wait_starts = live.waiting_since.is_none()
             && match step {
@@ -567,11 +710,13 @@ impl Model {
                 if !live.replied && !wait_starts {
                     live.waiting_since = Some(t);
                     for i in live.running_replies() {
+                        i.start = t;
                         i.deadline = t + i.threshold;
                     }
                 }
             }
             Step::Csat(score) => live.csat = Some(score),
+            Step::Priority(_) => {} // applied above
             Step::Exclude(reason) => {
                 live.cancel_wait(false);
                 let instance = live.instance;
@@ -627,6 +772,13 @@ fn step() -> impl Strategy<Value = Step> {
         2 => Just(Step::Handoff),
         1 => (1u8..=5).prop_map(Step::Csat),
         1 => prop_oneof![Just(ExcludeReason::Spam), Just(ExcludeReason::Merged)].prop_map(Step::Exclude),
+        2 => prop_oneof![
+            Just(Priority::Low),
+            Just(Priority::Normal),
+            Just(Priority::High),
+            Just(Priority::Urgent),
+        ]
+        .prop_map(Step::Priority),
     ]
 }
 
@@ -645,39 +797,69 @@ fn gap(o: Options) -> impl Strategy<Value = i64> {
     ]
 }
 
+/// One policy for every priority, with reply and resolution targets.
+static REPLIES: &[Policy] = &[Policy {
+    name: "p",
+    when: &[],
+    targets: &[
+        (SlaMetric::FirstResponse, 300),
+        (SlaMetric::FirstResponse, 1500),
+        (SlaMetric::NextReply, 600),
+        (SlaMetric::FirstResolution, 1200),
+        (SlaMetric::FullResolution, 2400),
+    ],
+}];
+
+/// One policy for every priority, with targets that pause with the status.
+static PAUSING: &[Policy] = &[Policy {
+    name: "p",
+    when: &[],
+    targets: &[
+        (SlaMetric::RequesterWait, 900),
+        (SlaMetric::AgentWork, 600),
+        (SlaMetric::RequesterWait, 2000),
+    ],
+}];
+
+/// Two policies by priority, with different targets of the same metrics and unpaired ones;
+/// `high` matches neither.
+static BY_PRIORITY: &[Policy] = &[
+    Policy {
+        name: "urgent",
+        when: &[Priority::Urgent],
+        targets: &[
+            (SlaMetric::FirstResponse, 300),
+            (SlaMetric::FirstResolution, 900),
+            (SlaMetric::FullResolution, 1800),
+        ],
+    },
+    Policy {
+        name: "normal",
+        when: &[Priority::Low, Priority::Normal],
+        targets: &[
+            (SlaMetric::FirstResponse, 1500),
+            (SlaMetric::FirstResponse, 3000),
+            (SlaMetric::NextReply, 600),
+            (SlaMetric::FullResolution, 3600),
+        ],
+    },
+];
+
 fn options() -> impl Strategy<Value = Options> {
     (
         prop_oneof![Just(600i64), Just(1800)],
         prop_oneof![Just(900i64), Just(1800), Just(2400)],
         any::<bool>(),
         any::<bool>(),
-        prop_oneof![
-            Just(&[][..]),
-            Just(
-                &[
-                    (SlaMetric::FirstResponse, 300i64),
-                    (SlaMetric::FirstResponse, 1500),
-                    (SlaMetric::NextReply, 600),
-                    (SlaMetric::FirstResolution, 1200),
-                    (SlaMetric::FullResolution, 2400),
-                ][..]
-            ),
-            Just(
-                &[
-                    (SlaMetric::RequesterWait, 900i64),
-                    (SlaMetric::AgentWork, 600),
-                    (SlaMetric::RequesterWait, 2000),
-                ][..]
-            ),
-        ],
+        prop_oneof![Just(&[][..]), Just(REPLIES), Just(PAUSING), Just(BY_PRIORITY),],
     )
         .prop_map(
-            |(reopen_window, idle_timeout, count_bot, count_automation, targets)| Options {
+            |(reopen_window, idle_timeout, count_bot, count_automation, policies)| Options {
                 reopen_window,
                 idle_timeout,
                 count_bot,
                 count_automation,
-                targets,
+                policies,
             },
         )
 }
