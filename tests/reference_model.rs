@@ -84,9 +84,7 @@ impl Options {
             .iter()
             .position(|p| p.when.is_empty() || p.when.contains(&priority))
     }
-}
 
-impl Options {
     fn config(self) -> Config {
         let policies: Vec<String> = self
             .policies
@@ -102,14 +100,17 @@ impl Options {
                         )
                     })
                     .collect();
-                let when: Vec<String> = p.when.iter().map(|w| format!(r#""{}""#, w.as_str())).collect();
+                let when = if p.when.is_empty() {
+                    String::new()
+                } else {
+                    let names: Vec<String> = p.when.iter().map(|w| format!(r#""{}""#, w.as_str())).collect();
+                    format!(r#""when": {{"priority": [{}]}}, "#, names.join(","))
+                };
                 format!(
-                    r#"{{"name": "{}", "when": {{"priority": [{}]}}, "targets": [{}]}}"#,
+                    r#"{{"name": "{}", {when}"targets": [{}]}}"#,
                     p.name,
-                    when.join(","),
                     targets.join(",")
                 )
-                .replace(r#""when": {"priority": []}, "#, "")
             })
             .collect();
         let policies = policies.join(",");
@@ -234,6 +235,24 @@ struct Sla {
     resumed_at: i64,
 }
 
+impl Sla {
+    /// An instance of `policy` activated at `t` whose clock started at `start` (R20, R23).
+    fn new(policy: &'static str, metric: SlaMetric, threshold: i64, start: i64, t: i64) -> Sla {
+        Sla {
+            policy,
+            start,
+            metric,
+            threshold,
+            outcome: Outcome::Active,
+            deadline: start + threshold,
+            fulfilled: false,
+            paused: false,
+            used: 0,
+            resumed_at: t,
+        }
+    }
+}
+
 /// Whether a pausing target's clock runs in a status (R24).
 fn runs_in(m: SlaMetric, s: Status) -> bool {
     match m {
@@ -313,18 +332,8 @@ impl Live {
                 _ => created,
             };
             if starts {
-                self.sla.push(Sla {
-                    policy: o.policies[policy].name,
-                    start: t,
-                    metric,
-                    threshold,
-                    outcome: Outcome::Active,
-                    deadline: t + threshold,
-                    fulfilled: false,
-                    paused: false,
-                    used: 0,
-                    resumed_at: t,
-                });
+                self.sla
+                    .push(Sla::new(o.policies[policy].name, metric, threshold, t, t));
             }
         }
     }
@@ -379,13 +388,14 @@ impl Live {
     /// final, metric by metric, k-th with k-th: the new threshold counts from the original
     /// start; unpaired running instances are cancelled; unpaired new targets activate from
     /// their clock's original start (a reply target only on a running wait of its metric; a
-    /// `first_resolution` target not after the first resolution, R43).
+    /// `first_resolution` target not after the first resolution, R43). The policies chosen
+    /// by priority have no pausing targets, so an instance activated here starts unpaused.
     fn retarget(&mut self, t: i64, o: Options) {
         let new = o.select(self.priority);
         if new == self.policy {
             return;
         }
-        let targets = new.map_or(&[][..], |p| o.policies[p].targets);
+        let (name, targets) = new.map_or(("", &[][..]), |p| (o.policies[p].name, o.policies[p].targets));
         let mut unpaired = Vec::new();
         for metric in SlaMetric::ALL {
             let mut running = (0..self.sla.len())
@@ -402,7 +412,7 @@ impl Live {
                 };
                 let last_solved = self.last_solved;
                 let inst = &mut self.sla[i];
-                inst.policy = o.policies[new.expect("a target has a policy")].name;
+                inst.policy = name;
                 inst.threshold = threshold;
                 inst.deadline = inst.start + threshold;
                 let late = if inst.fulfilled {
@@ -436,25 +446,15 @@ impl Live {
                 SlaMetric::FirstResolution if self.first_resolution.is_some() => continue,
                 _ => self.created_at,
             };
-            let deadline = start + threshold;
+            let mut inst = Sla::new(name, metric, threshold, start, t);
             let solved = metric == SlaMetric::FullResolution && self.status == Status::Solved;
-            let outcome = match self.last_solved {
-                Some(r) if solved && r > deadline => Outcome::Breached,
-                _ if !solved && deadline < t => Outcome::Breached,
+            inst.outcome = match self.last_solved {
+                Some(r) if solved && r > inst.deadline => Outcome::Breached,
+                _ if !solved && inst.deadline < t => Outcome::Breached,
                 _ => Outcome::Active,
             };
-            self.sla.push(Sla {
-                policy: o.policies[new.expect("a target has a policy")].name,
-                start,
-                metric,
-                threshold,
-                outcome,
-                deadline,
-                fulfilled: solved && outcome == Outcome::Active,
-                paused: false,
-                used: 0,
-                resumed_at: t,
-            });
+            inst.fulfilled = solved && inst.outcome == Outcome::Active;
+            self.sla.push(inst);
         }
     }
 
@@ -851,7 +851,7 @@ fn options() -> impl Strategy<Value = Options> {
         prop_oneof![Just(900i64), Just(1800), Just(2400)],
         any::<bool>(),
         any::<bool>(),
-        prop_oneof![Just(&[][..]), Just(REPLIES), Just(PAUSING), Just(BY_PRIORITY),],
+        prop_oneof![Just(&[][..]), Just(REPLIES), Just(PAUSING), Just(BY_PRIORITY)],
     )
         .prop_map(
             |(reopen_window, idle_timeout, count_bot, count_automation, policies)| Options {
