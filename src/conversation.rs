@@ -821,10 +821,15 @@ impl Conversation {
             inst.deadline = t;
             return;
         }
+        if self.resolved() {
+            // Its clock stopped at the solve: the deadline it had then (as a solve sets it).
+            let solved_at = self.last_resolution_at.get().unwrap_or(t);
+            inst.deadline = clock.deadline(solved_at, left);
+            inst.state = State::Fulfilled;
+            return;
+        }
         inst.deadline = clock.deadline(t, left);
-        inst.state = if self.resolved() {
-            State::Fulfilled
-        } else if runs_in(inst.metric, self.status) {
+        inst.state = if runs_in(inst.metric, self.status) {
             State::Running
         } else {
             State::Paused

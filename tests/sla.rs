@@ -47,6 +47,42 @@ fn r23_retarget_onto_a_named_schedule_counts_its_own_time() {
     assert_eq!(i.outcome.as_str(), "met");
 }
 
+/// R23, R24: re-targeting a pausing instance while solved keeps the seconds its clock used
+/// before the solve and dates its deadline from the solve, as if the new threshold had
+/// applied from the start; one already over the new threshold is breached.
+#[test]
+fn r23_r24_retarget_while_solved_dates_the_deadline_from_the_solve() {
+    let config = r#"{"policies": [
+          {"name": "urgent", "when": {"priority": "urgent"}, "targets": [
+            {"metric": "requester_wait", "threshold_s": 3600}, {"metric": "agent_work", "threshold_s": 1200},
+            {"metric": "agent_work", "threshold_s": 300}]},
+          {"name": "normal", "targets": [
+            {"metric": "requester_wait", "threshold_s": 28800}, {"metric": "agent_work", "threshold_s": 28800}]}]}"#;
+    let lines = c1(&[
+        ("2024-04-01T08:00:00Z", r#""type":"message","author":"customer""#),
+        ("2024-04-01T08:10:00Z", r#""type":"status","status":"on_hold""#),
+        ("2024-04-01T08:30:00Z", r#""type":"status","status":"solved""#),
+        ("2024-04-01T09:00:00Z", r#""type":"priority","priority":"urgent""#),
+    ]);
+    let s = &run(config, &lines)[0];
+    let got: Vec<_> = s
+        .sla
+        .iter()
+        .map(|i| (i.metric.as_str(), i.outcome.as_str(), i.deadline.to_string()))
+        .collect();
+    // requester_wait used 30 min (new, on_hold) of 60: 30 min left at the 08:30 solve.
+    // agent_work used 10 min (new) of 20: 10 min left at the solve. The unpaired second
+    // agent_work target activates from creation, 10 min used of 5: breached when re-targeted.
+    assert_eq!(
+        got,
+        [
+            ("requester_wait", "met", "2024-04-01T09:00:00Z".to_string()),
+            ("agent_work", "met", "2024-04-01T08:40:00Z".to_string()),
+            ("agent_work", "breached", "2024-04-01T09:00:00Z".to_string()),
+        ]
+    );
+}
+
 /// R20, R26: targets whose clock starts at creation start before the first event's own
 /// effect. A first event that solves meets `first_resolution` (0 s) as it fulfils
 /// `full_resolution`; a first event that excludes cancels them, as it would a moment later.
