@@ -11,12 +11,13 @@
 //! some events' instants, which change no outcome (R21, R38), and with gaps that land
 //! exactly on, and one second past, the reopen window and the idle timeout.
 //!
-//! Three quarters of the cases also run policies with short calendar targets: one with two
+//! Four cases in five also run policies with short calendar targets: one with two
 //! `first_response` targets (the default policy's shape), `next_reply`, `first_resolution` and
 //! `full_resolution`; one with `requester_wait` and `agent_work`, which pause with the status;
-//! or two policies chosen by priority, with different and unpaired targets, so that priority
-//! events re-target running instances or leave no policy at all. Their outcomes and deadlines
-//! check R10, R11, R20, R21, R23, R24, R25, R26, R38 and R43.
+//! or two policies chosen by priority, with different and unpaired targets (reply and
+//! resolution ones, or pausing ones), so that priority events re-target running, paused and
+//! fulfilled instances or leave no policy at all. Their outcomes and deadlines check R10,
+//! R11, R20, R21, R23, R24, R25, R26, R38 and R43.
 
 use proptest::prelude::*;
 use sla_metrics::{
@@ -253,6 +254,34 @@ impl Sla {
     }
 }
 
+impl Sla {
+    /// A pausing instance that has used `used` clock seconds at `t`, when its threshold was
+    /// set anew (R23, R24): breached at `t` if that is past the threshold; else fulfilled
+    /// while solved (its deadline from the solve, when its clock stopped), running with the
+    /// seconds left, or paused.
+    fn place(&mut self, used: i64, t: i64, status: Status, last_solved: Option<i64>) {
+        let left = self.threshold - used;
+        self.used = used;
+        self.resumed_at = t;
+        self.paused = false;
+        self.fulfilled = false;
+        if left < 0 {
+            self.outcome = Outcome::Breached;
+            self.deadline = t;
+        } else if status == Status::Solved {
+            self.fulfilled = true;
+            self.deadline = last_solved.expect("solved") + left;
+        } else {
+            self.paused = !runs_in(self.metric, status);
+            self.deadline = t + left;
+        }
+    }
+}
+
+fn pausing(m: SlaMetric) -> bool {
+    matches!(m, SlaMetric::RequesterWait | SlaMetric::AgentWork)
+}
+
 /// Whether a pausing target's clock runs in a status (R24).
 fn runs_in(m: SlaMetric, s: Status) -> bool {
     match m {
@@ -343,7 +372,6 @@ impl Live {
     /// resumed then); a reopen resumes them; `requester_wait` and `agent_work` pause and resume
     /// with their status and keep what they used.
     fn pause_or_resume(&mut self, old: Status, new: Status, t: i64) {
-        let pausing = |m| matches!(m, SlaMetric::RequesterWait | SlaMetric::AgentWork);
         for i in self
             .sla
             .iter_mut()
@@ -388,8 +416,8 @@ impl Live {
     /// final, metric by metric, k-th with k-th: the new threshold counts from the original
     /// start; unpaired running instances are cancelled; unpaired new targets activate from
     /// their clock's original start (a reply target only on a running wait of its metric; a
-    /// `first_resolution` target not after the first resolution, R43). The policies chosen
-    /// by priority have no pausing targets, so an instance activated here starts unpaused.
+    /// `first_resolution` target not after the first resolution, R43). A pausing target
+    /// keeps the clock seconds used since creation (R24) and is placed by `place`.
     fn retarget(&mut self, t: i64, o: Options) {
         let new = o.select(self.priority);
         if new == self.policy {
@@ -410,10 +438,16 @@ impl Live {
                     unpaired.push(k);
                     continue;
                 };
-                let last_solved = self.last_solved;
+                let (last_solved, status) = (self.last_solved, self.status);
                 let inst = &mut self.sla[i];
                 inst.policy = name;
                 inst.threshold = threshold;
+                if pausing(metric) {
+                    let running = !inst.paused && !inst.fulfilled;
+                    let used = inst.used + if running { t - inst.resumed_at } else { 0 };
+                    inst.place(used, t, status, last_solved);
+                    continue;
+                }
                 inst.deadline = inst.start + threshold;
                 let late = if inst.fulfilled {
                     last_solved.is_some_and(|r| r > inst.deadline)
@@ -447,6 +481,22 @@ impl Live {
                 _ => self.created_at,
             };
             let mut inst = Sla::new(name, metric, threshold, start, t);
+            if pausing(metric) {
+                // R24: the clock ran since creation in the statuses it runs in.
+                let [work, _, on_hold] = self.status_time;
+                let mut used = work
+                    + if metric == SlaMetric::RequesterWait {
+                        on_hold
+                    } else {
+                        0
+                    };
+                if runs_in(metric, self.status) {
+                    used += t - self.status_since;
+                }
+                inst.place(used, t, self.status, self.last_solved);
+                self.sla.push(inst);
+                continue;
+            }
             let solved = metric == SlaMetric::FullResolution && self.status == Status::Solved;
             inst.outcome = match self.last_solved {
                 Some(r) if solved && r > inst.deadline => Outcome::Breached,
@@ -845,13 +895,43 @@ static BY_PRIORITY: &[Policy] = &[
     },
 ];
 
+/// Two policies by priority with pausing targets: paired, unpaired on either side, and
+/// beside a resolution target; `high` matches neither.
+static PAUSING_BY_PRIORITY: &[Policy] = &[
+    Policy {
+        name: "urgent",
+        when: &[Priority::Urgent],
+        targets: &[
+            (SlaMetric::RequesterWait, 600),
+            (SlaMetric::AgentWork, 300),
+            (SlaMetric::AgentWork, 1200),
+        ],
+    },
+    Policy {
+        name: "normal",
+        when: &[Priority::Low, Priority::Normal],
+        targets: &[
+            (SlaMetric::RequesterWait, 1800),
+            (SlaMetric::RequesterWait, 3600),
+            (SlaMetric::AgentWork, 900),
+            (SlaMetric::FullResolution, 2400),
+        ],
+    },
+];
+
 fn options() -> impl Strategy<Value = Options> {
     (
         prop_oneof![Just(600i64), Just(1800)],
         prop_oneof![Just(900i64), Just(1800), Just(2400)],
         any::<bool>(),
         any::<bool>(),
-        prop_oneof![Just(&[][..]), Just(REPLIES), Just(PAUSING), Just(BY_PRIORITY)],
+        prop_oneof![
+            Just(&[][..]),
+            Just(REPLIES),
+            Just(PAUSING),
+            Just(BY_PRIORITY),
+            Just(PAUSING_BY_PRIORITY)
+        ],
     )
         .prop_map(
             |(reopen_window, idle_timeout, count_bot, count_automation, policies)| Options {
