@@ -14,33 +14,40 @@
 //! Four cases in five also run policies with short calendar targets: one with two
 //! `first_response` targets (the default policy's shape), `next_reply`, `first_resolution` and
 //! `full_resolution`; one with `requester_wait` and `agent_work`, which pause with the status;
-//! or two policies chosen by priority, with different and unpaired targets (reply and
+//! two policies chosen by priority, with different and unpaired targets (reply and
 //! resolution ones, or pausing ones), so that priority events re-target running, paused and
-//! fulfilled instances or leave no policy at all. Their outcomes and deadlines check R10,
-//! R11, R20, R21, R23, R24, R25, R26, R38 and R43.
+//! fulfilled instances or leave no policy at all; or three policies chosen by channel, tags
+//! and priority together, which `attributes` events (overwriting the channel, replacing the
+//! tags) and messages' channels (filling an unset one, §9) move conversations between.
+//! Their outcomes and deadlines check §6's filters, R10, R11, R20, R21, R23, R24, R25, R26,
+//! R38 and R43.
 
 use proptest::prelude::*;
 use sla_metrics::{
     Author, Config, Engine, Event, EventKind, ExcludeReason, FinalizedBy, Outcome, Priority, SlaMetric,
     Status, Summary, Timestamp, Touch,
 };
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// One generated event of a conversation, before it has a time.
 #[derive(Debug, Clone, Copy)]
 enum Step {
-    Message(Author, bool),
+    /// Author, public, channel.
+    Message(Author, bool, Option<&'static str>),
     Status(Status),
     Handoff,
     Csat(u8),
     Exclude(ExcludeReason),
     Priority(Priority),
+    /// `attributes` with a channel and tags, each absent or present.
+    Attributes(Option<&'static str>, Option<&'static [&'static str]>),
 }
 
 impl Step {
     fn kind(self) -> EventKind<'static> {
         match self {
-            Step::Message(author, public) => EventKind::Message {
+            Step::Message(author, public, channel) => EventKind::Message {
                 author,
                 visibility: if public {
                     sla_metrics::Visibility::Public
@@ -48,13 +55,18 @@ impl Step {
                     sla_metrics::Visibility::Internal
                 },
                 agent: None,
-                channel: None,
+                channel: channel.map(Cow::Borrowed),
             },
             Step::Status(s) => EventKind::Status(s),
             Step::Handoff => EventKind::Handoff,
             Step::Csat(score) => EventKind::Csat { score },
             Step::Exclude(reason) => EventKind::Exclude { reason },
             Step::Priority(p) => EventKind::Priority(p),
+            Step::Attributes(channel, tags) => EventKind::Attributes {
+                channel: channel.map(Cow::Borrowed),
+                brand: None,
+                tags: tags.map(|t| t.iter().map(|&t| Cow::Borrowed(t)).collect()),
+            },
         }
     }
 }
@@ -70,20 +82,70 @@ struct Options {
     policies: &'static [Policy],
 }
 
-/// A policy: a name, the priorities it matches (any, if empty) and its targets.
+/// A policy: a name, what it matches and its targets.
 #[derive(Debug)]
 struct Policy {
     name: &'static str,
-    when: &'static [Priority],
+    when: When,
     targets: &'static [(SlaMetric, i64)],
+}
+
+/// A policy's filter (§6): any of the priorities and any of the channels (either, if empty),
+/// and all of the tags.
+#[derive(Debug)]
+struct When {
+    priorities: &'static [Priority],
+    channels: &'static [&'static str],
+    tags: &'static [&'static str],
+}
+
+/// Matches everything.
+const ANY: When = When::priorities(&[]);
+
+impl When {
+    const fn priorities(priorities: &'static [Priority]) -> When {
+        When {
+            priorities,
+            channels: &[],
+            tags: &[],
+        }
+    }
+
+    fn matches(&self, priority: Priority, channel: Option<&str>, tags: &[&str]) -> bool {
+        (self.priorities.is_empty() || self.priorities.contains(&priority))
+            && (self.channels.is_empty() || channel.is_some_and(|c| self.channels.contains(&c)))
+            && self.tags.iter().all(|t| tags.contains(t))
+    }
+
+    /// The config's `when` clause, with a trailing comma; empty if it matches everything.
+    fn json(&self) -> String {
+        fn list<T: AsRef<str>>(key: &str, items: &[T]) -> Option<String> {
+            let names: Vec<String> = items.iter().map(|i| format!(r#""{}""#, i.as_ref())).collect();
+            (!items.is_empty()).then(|| format!(r#""{key}": [{}]"#, names.join(",")))
+        }
+        let priorities: Vec<&str> = self.priorities.iter().map(|p| p.as_str()).collect();
+        let keys: Vec<String> = [
+            list("priority", &priorities),
+            list("channel", self.channels),
+            list("tags", self.tags),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if keys.is_empty() {
+            String::new()
+        } else {
+            format!(r#""when": {{{}}}, "#, keys.join(", "))
+        }
+    }
 }
 
 impl Options {
     /// §6: the first policy that matches.
-    fn select(self, priority: Priority) -> Option<usize> {
+    fn select(self, live: &Live) -> Option<usize> {
         self.policies
             .iter()
-            .position(|p| p.when.is_empty() || p.when.contains(&priority))
+            .position(|p| p.when.matches(live.priority, live.channel, live.tags))
     }
 
     fn config(self) -> Config {
@@ -101,12 +163,7 @@ impl Options {
                         )
                     })
                     .collect();
-                let when = if p.when.is_empty() {
-                    String::new()
-                } else {
-                    let names: Vec<String> = p.when.iter().map(|w| format!(r#""{}""#, w.as_str())).collect();
-                    format!(r#""when": {{"priority": [{}]}}, "#, names.join(","))
-                };
+                let when = p.when.json();
                 format!(
                     r#"{{"name": "{}", {when}"targets": [{}]}}"#,
                     p.name,
@@ -212,6 +269,8 @@ struct Live {
     last_solved: Option<i64>,
     csat: Option<u8>,
     priority: Priority,
+    channel: Option<&'static str>,
+    tags: &'static [&'static str],
     /// The index of the policy in force (§6).
     policy: Option<usize>,
     sla: Vec<Sla>,
@@ -297,7 +356,7 @@ fn is_reply(m: SlaMetric) -> bool {
 
 #[derive(Debug)]
 enum Id {
-    Live(Live),
+    Live(Box<Live>),
     /// Finalized: its instance number and finalization instant (R6).
     Final(u32, i64),
 }
@@ -333,6 +392,8 @@ impl Live {
             last_solved: None,
             csat: None,
             priority: Priority::Normal,
+            channel: None,
+            tags: &[],
             policy: None,
             sla: Vec::new(),
         }
@@ -419,7 +480,7 @@ impl Live {
     /// `first_resolution` target not after the first resolution, R43). A pausing target
     /// keeps the clock seconds used since creation (R24) and is placed by `place`.
     fn retarget(&mut self, t: i64, o: Options) {
-        let new = o.select(self.priority);
+        let new = o.select(self);
         if new == self.policy {
             return;
         }
@@ -672,7 +733,7 @@ impl Model {
                 self.ids.insert(id.to_string(), Id::Final(instance, due));
             }
         }
-        let customer_public = matches!(step, Step::Message(Author::Customer, true));
+        let customer_public = matches!(step, Step::Message(Author::Customer, true, _));
         let (mut live, created) = match self.ids.remove(id) {
             None => (Live::new(1, t), true),
             // R6: the id memory lasts until reopen_window after the finalization instant.
@@ -683,23 +744,31 @@ impl Model {
                 self.ids.insert(id.to_string(), Id::Final(n, fin));
                 return;
             }
-            Some(Id::Live(l)) => (l, false),
+            Some(Id::Live(l)) => (*l, false),
         };
         live.last_at = t;
         live.breach_before(t);
-        // §6: the policy is chosen after the first event's own fields are applied.
-        if let Step::Priority(p) = step {
-            live.priority = p;
+        // §6: the policy is chosen after the first event's own fields are applied; §9: an
+        // `attributes` event overwrites the channel and replaces the tags, a message's channel
+        // only fills an unset one. The filters change before the event's other effects.
+        match step {
+            Step::Priority(p) => live.priority = p,
+            Step::Message(_, _, Some(c)) if live.channel.is_none() => live.channel = Some(c),
+            Step::Attributes(channel, tags) => {
+                live.channel = channel.or(live.channel);
+                live.tags = tags.unwrap_or(live.tags);
+            }
+            _ => {}
         }
         if created {
-            live.policy = o.select(live.priority);
+            live.policy = o.select(&live);
         } else {
             live.retarget(t, o);
         }
         // R8, R10: does this event start a wait?
         let wait_starts = live.waiting_since.is_none()
             && match step {
-                Step::Message(Author::Customer, true) => true,
+                Step::Message(Author::Customer, true, _) => true,
                 Step::Handoff => !live.replied,
                 _ => false,
             };
@@ -708,7 +777,7 @@ impl Model {
             live.waiting_since = Some(t);
         }
         match step {
-            Step::Message(author, public) => {
+            Step::Message(author, public, _) => {
                 live.initiated_by.get_or_insert(author);
                 if author == Author::Customer && public {
                     live.seen_customer = true;
@@ -766,7 +835,7 @@ impl Model {
                 }
             }
             Step::Csat(score) => live.csat = Some(score),
-            Step::Priority(_) => {} // applied above
+            Step::Priority(_) | Step::Attributes(..) => {} // applied above
             Step::Exclude(reason) => {
                 live.cancel_wait(false);
                 let instance = live.instance;
@@ -776,7 +845,7 @@ impl Model {
                 return;
             }
         }
-        self.ids.insert(id.to_string(), Id::Live(live));
+        self.ids.insert(id.to_string(), Id::Live(Box::new(live)));
     }
 
     /// R38: the finish instant is the latest event time; R39: whichever is earliest.
@@ -804,11 +873,11 @@ fn key(e: &Expected) -> (String, i64, u32) {
 fn step() -> impl Strategy<Value = Step> {
     use Author::*;
     prop_oneof![
-        6 => Just(Step::Message(Customer, true)),
-        1 => Just(Step::Message(Customer, false)),
-        6 => Just(Step::Message(Agent, true)),
-        1 => Just(Step::Message(Agent, false)),
-        2 => prop_oneof![Just(Bot), Just(Automation), Just(System)].prop_map(|a| Step::Message(a, true)),
+        6 => (Just(Customer), Just(true), channel()).prop_map(|(a, p, c)| Step::Message(a, p, c)),
+        1 => (Just(Customer), Just(false), channel()).prop_map(|(a, p, c)| Step::Message(a, p, c)),
+        6 => (Just(Agent), Just(true), channel()).prop_map(|(a, p, c)| Step::Message(a, p, c)),
+        1 => (Just(Agent), Just(false), channel()).prop_map(|(a, p, c)| Step::Message(a, p, c)),
+        2 => prop_oneof![Just(Bot), Just(Automation), Just(System)].prop_map(|a| Step::Message(a, true, None)),
         5 => prop_oneof![
             Just(Status::New),
             Just(Status::Open),
@@ -829,7 +898,23 @@ fn step() -> impl Strategy<Value = Step> {
             Just(Priority::Urgent),
         ]
         .prop_map(Step::Priority),
+        2 => (
+            prop_oneof![Just(None), Just(Some("chat")), Just(Some("email")), Just(Some("web"))],
+            prop_oneof![
+                Just(None),
+                Just(Some(&[][..])),
+                Just(Some(&["vip"][..])),
+                Just(Some(&["x", "vip"][..])),
+                Just(Some(&["x"][..])),
+            ],
+        )
+            .prop_map(|(c, t)| Step::Attributes(c, t)),
     ]
+}
+
+/// A message's channel: mostly none.
+fn channel() -> impl Strategy<Value = Option<&'static str>> {
+    prop_oneof![8 => Just(None), 1 => Just(Some("chat")), 1 => Just(Some("email"))]
 }
 
 /// Gaps between a conversation's events: often zero or short, sometimes exactly on (or one
@@ -850,7 +935,7 @@ fn gap(o: Options) -> impl Strategy<Value = i64> {
 /// One policy for every priority, with reply and resolution targets.
 static REPLIES: &[Policy] = &[Policy {
     name: "p",
-    when: &[],
+    when: ANY,
     targets: &[
         (SlaMetric::FirstResponse, 300),
         (SlaMetric::FirstResponse, 1500),
@@ -863,7 +948,7 @@ static REPLIES: &[Policy] = &[Policy {
 /// One policy for every priority, with targets that pause with the status.
 static PAUSING: &[Policy] = &[Policy {
     name: "p",
-    when: &[],
+    when: ANY,
     targets: &[
         (SlaMetric::RequesterWait, 900),
         (SlaMetric::AgentWork, 600),
@@ -876,7 +961,7 @@ static PAUSING: &[Policy] = &[Policy {
 static BY_PRIORITY: &[Policy] = &[
     Policy {
         name: "urgent",
-        when: &[Priority::Urgent],
+        when: When::priorities(&[Priority::Urgent]),
         targets: &[
             (SlaMetric::FirstResponse, 300),
             (SlaMetric::FirstResolution, 900),
@@ -885,7 +970,7 @@ static BY_PRIORITY: &[Policy] = &[
     },
     Policy {
         name: "normal",
-        when: &[Priority::Low, Priority::Normal],
+        when: When::priorities(&[Priority::Low, Priority::Normal]),
         targets: &[
             (SlaMetric::FirstResponse, 1500),
             (SlaMetric::FirstResponse, 3000),
@@ -900,7 +985,7 @@ static BY_PRIORITY: &[Policy] = &[
 static PAUSING_BY_PRIORITY: &[Policy] = &[
     Policy {
         name: "urgent",
-        when: &[Priority::Urgent],
+        when: When::priorities(&[Priority::Urgent]),
         targets: &[
             (SlaMetric::RequesterWait, 600),
             (SlaMetric::AgentWork, 300),
@@ -909,12 +994,52 @@ static PAUSING_BY_PRIORITY: &[Policy] = &[
     },
     Policy {
         name: "normal",
-        when: &[Priority::Low, Priority::Normal],
+        when: When::priorities(&[Priority::Low, Priority::Normal]),
         targets: &[
             (SlaMetric::RequesterWait, 1800),
             (SlaMetric::RequesterWait, 3600),
             (SlaMetric::AgentWork, 900),
             (SlaMetric::FullResolution, 2400),
+        ],
+    },
+];
+
+/// Three policies by channel, tags and priority together; most conversations match none at
+/// first, and `attributes` events and messages' channels move them between policies.
+static FILTERED: &[Policy] = &[
+    Policy {
+        name: "vip_chat",
+        when: When {
+            priorities: &[Priority::High, Priority::Urgent],
+            channels: &["chat"],
+            tags: &[],
+        },
+        targets: &[(SlaMetric::FirstResponse, 300), (SlaMetric::FullResolution, 1800)],
+    },
+    Policy {
+        name: "tagged",
+        when: When {
+            priorities: &[],
+            channels: &[],
+            tags: &["vip"],
+        },
+        targets: &[
+            (SlaMetric::FirstResponse, 600),
+            (SlaMetric::RequesterWait, 1200),
+            (SlaMetric::NextReply, 900),
+        ],
+    },
+    Policy {
+        name: "email",
+        when: When {
+            priorities: &[],
+            channels: &["email", "web"],
+            tags: &[],
+        },
+        targets: &[
+            (SlaMetric::FirstResponse, 3000),
+            (SlaMetric::FirstResolution, 2400),
+            (SlaMetric::AgentWork, 1500),
         ],
     },
 ];
@@ -930,7 +1055,8 @@ fn options() -> impl Strategy<Value = Options> {
             Just(REPLIES),
             Just(PAUSING),
             Just(BY_PRIORITY),
-            Just(PAUSING_BY_PRIORITY)
+            Just(PAUSING_BY_PRIORITY),
+            Just(FILTERED),
         ],
     )
         .prop_map(
