@@ -1,6 +1,8 @@
 //! A second, deliberately naive implementation of the SPEC's per-conversation rules, written
 //! from the rule text alone, checked against the engine on random streams: every summary field
-//! of §10 on the calendar clock, and the report's conversation counts.
+//! of §10, on the calendar clock and, in three cases in five, on a business schedule too
+//! (R29–R31, with business seconds and deadlines counted naively, interval by interval), and
+//! the report's conversation counts.
 //!
 //! The model keeps whole histories in plain structs and recomputes nothing incrementally, so
 //! it shares no code and no shortcut with the engine. It covers R2 (creation, initiator), R5
@@ -19,13 +21,14 @@
 //! fulfilled instances or leave no policy at all; or three policies chosen by channel, tags
 //! and priority together, which `attributes` events (overwriting the channel, replacing the
 //! tags) and messages' channels (filling an unset one, §9) move conversations between.
-//! Their outcomes and deadlines check §6's filters, R10, R11, R20, R21, R23, R24, R25, R26,
-//! R38 and R43.
+//! Their targets run on the calendar clock, the business clock, or alternately one and the
+//! other, so re-targeting also moves instances between clocks. Their outcomes and deadlines
+//! check §6's filters, R10, R11, R20, R21, R23, R24, R25, R26, R30, R38 and R43.
 
 use proptest::prelude::*;
 use sla_metrics::{
-    Author, Config, Engine, Event, EventKind, ExcludeReason, FinalizedBy, Outcome, Priority, SlaMetric,
-    Status, Summary, Timestamp, Touch,
+    Author, Config, Durations, Engine, Event, EventKind, ExcludeReason, FinalizedBy, Outcome, Priority,
+    SlaMetric, Status, Summary, Timestamp, Touch,
 };
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -78,6 +81,10 @@ struct Options {
     idle_timeout: i64,
     count_bot: bool,
     count_automation: bool,
+    /// A business schedule is configured (`SCHEDULE`): durations are also recorded on it.
+    schedule: bool,
+    /// Which targets run on the business clock.
+    clocks: Clocks,
     /// The policies, all on the calendar clock; none: `"policies": []`.
     policies: &'static [Policy],
 }
@@ -140,7 +147,105 @@ impl When {
     }
 }
 
+/// Which targets of a policy run on the business clock.
+#[derive(Debug, Clone, Copy)]
+enum Clocks {
+    Calendar,
+    Business,
+    /// The second, fourth, … target of each policy.
+    Alternate,
+}
+
+/// A clock of the model (R29, R30).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Clock {
+    Calendar,
+    Business,
+}
+
+/// The model's business schedule, in UTC: Monday to Friday, every hour open from :05 to :25
+/// and from :40 to :55, with Wednesday 2024-04-03 a holiday. Most gaps between events
+/// straddle an opening or a closing, and the streams start at `T0`, three hours before the
+/// holiday, so longer conversations run into it.
+const OPEN: [(i64, i64); 2] = [(5 * 60, 25 * 60), (40 * 60, 55 * 60)];
+const HOLIDAY: i64 = 19_816; // 2024-04-03, in days since 1970-01-01
+
+/// Where the streams start: Tuesday 2024-04-02T21:00:00Z.
+const T0: i64 = 1_712_091_600;
+
+/// The business intervals `[start, end)` of day `d` (days since 1970-01-01, a Thursday).
+fn open_intervals(d: i64) -> impl Iterator<Item = (i64, i64)> {
+    let weekday = (d + 3).rem_euclid(7); // Monday = 0
+    let open = weekday < 5 && d != HOLIDAY;
+    (0..24)
+        .filter(move |_| open)
+        .flat_map(move |h| OPEN.map(|(a, b)| (d * 86_400 + h * 3600 + a, d * 86_400 + h * 3600 + b)))
+}
+
+impl Clock {
+    fn name(self) -> &'static str {
+        match self {
+            Clock::Calendar => "calendar",
+            Clock::Business => "business",
+        }
+    }
+
+    /// Seconds of this clock in `[a, b)` (R29).
+    fn between(self, a: i64, b: i64) -> i64 {
+        match self {
+            Clock::Calendar => (b - a).max(0),
+            Clock::Business => (a.div_euclid(86_400)..=b.div_euclid(86_400))
+                .flat_map(open_intervals)
+                .map(|(s, e)| (e.min(b) - s.max(a)).max(0))
+                .sum(),
+        }
+    }
+
+    /// The earliest instant at which `secs` seconds of this clock have passed since `start`
+    /// (R30); `start` itself for none.
+    fn deadline(self, start: i64, secs: i64) -> i64 {
+        if secs <= 0 || self == Clock::Calendar {
+            return start + secs.max(0);
+        }
+        let mut left = secs;
+        for (s, e) in (start.div_euclid(86_400)..).flat_map(open_intervals) {
+            let from = s.max(start);
+            if e > from {
+                if left <= e - from {
+                    return from + left;
+                }
+                left -= e - from;
+            }
+        }
+        unreachable!("the schedule opens every week")
+    }
+}
+
+/// The config's `schedule` for `open_intervals`.
+fn schedule_json() -> String {
+    let day: Vec<String> = (0..24)
+        .flat_map(|h| OPEN.map(|(a, b)| format!(r#"["{h:02}:{:02}", "{h:02}:{:02}"]"#, a / 60, b / 60)))
+        .collect();
+    let week: Vec<String> = ["mon", "tue", "wed", "thu", "fri"]
+        .iter()
+        .map(|d| format!(r#""{d}": [{}]"#, day.join(",")))
+        .collect();
+    format!(
+        r#"{{"tz": "UTC", "week": {{{}}}, "holidays": ["2024-04-03"]}}"#,
+        week.join(",")
+    )
+}
+
 impl Options {
+    /// The clock of a policy's `k`-th target.
+    fn clock(self, k: usize) -> Clock {
+        match self.clocks {
+            Clocks::Business => Clock::Business,
+            Clocks::Alternate if k % 2 == 1 => Clock::Business,
+            _ => Clock::Calendar,
+        }
+    }
+
     /// §6: the first policy that matches.
     fn select(self, live: &Live) -> Option<usize> {
         self.policies
@@ -156,10 +261,12 @@ impl Options {
                 let targets: Vec<String> = p
                     .targets
                     .iter()
-                    .map(|(m, t)| {
+                    .enumerate()
+                    .map(|(k, (m, t))| {
                         format!(
-                            r#"{{"metric": "{}", "threshold_s": {t}, "clock": "calendar"}}"#,
-                            m.as_str()
+                            r#"{{"metric": "{}", "threshold_s": {t}, "clock": "{}"}}"#,
+                            m.as_str(),
+                            self.clock(k).name()
                         )
                     })
                     .collect();
@@ -172,15 +279,20 @@ impl Options {
             })
             .collect();
         let policies = policies.join(",");
+        let schedule = if self.schedule {
+            format!(r#""schedule": {}, "#, schedule_json())
+        } else {
+            String::new()
+        };
         Config::from_json(&format!(
-            r#"{{"policies": [{policies}], "reopen_window_s": {}, "idle_timeout_s": {}, "count_bot_replies": {}, "count_automation_replies": {}}}"#,
+            r#"{{{schedule}"policies": [{policies}], "reopen_window_s": {}, "idle_timeout_s": {}, "count_bot_replies": {}, "count_automation_replies": {}}}"#,
             self.reopen_window, self.idle_timeout, self.count_bot, self.count_automation
         ))
         .expect("config")
     }
 }
 
-/// What the model expects of one instance: the §10 fields on the calendar clock.
+/// What the model expects of one instance: the §10 fields.
 #[derive(Debug, Clone, PartialEq)]
 struct Expected {
     conversation: String,
@@ -188,12 +300,9 @@ struct Expected {
     created_at: i64,
     initiated_by: Author,
     excluded: Option<ExcludeReason>,
-    first_response_s: Option<i64>,
-    next_reply_s: Vec<i64>,
-    first_resolution_s: Option<i64>,
-    full_resolution_s: Option<i64>,
-    /// new + open, pending, on_hold (R15).
-    status_time: [i64; 3],
+    calendar: Durs,
+    /// With a schedule (R31).
+    business: Option<Durs>,
     replies: u32,
     reopens: u32,
     solved_without_reply: bool,
@@ -202,24 +311,43 @@ struct Expected {
     csat: Option<u8>,
     finalized_at: i64,
     finalized_by: FinalizedBy,
-    /// (policy, metric, threshold, outcome, deadline) of each SLA instance, in activation
-    /// order.
-    sla: Vec<(String, SlaMetric, i64, Outcome, i64)>,
+    /// (policy, metric, threshold, clock, outcome, deadline) of each SLA instance, in
+    /// activation order.
+    sla: Vec<(String, SlaMetric, i64, &'static str, Outcome, i64)>,
+}
+
+/// The durations of one clock.
+#[derive(Debug, Clone, PartialEq)]
+struct Durs {
+    first_response_s: Option<i64>,
+    next_reply_s: Vec<i64>,
+    first_resolution_s: Option<i64>,
+    full_resolution_s: Option<i64>,
+    /// new + open, pending, on_hold (R15).
+    status_time: [i64; 3],
+}
+
+impl Durs {
+    fn of(d: &Durations) -> Durs {
+        Durs {
+            first_response_s: d.first_response_s,
+            next_reply_s: d.next_reply_s.clone(),
+            first_resolution_s: d.first_resolution_s,
+            full_resolution_s: d.full_resolution_s,
+            status_time: [d.agent_work_s, d.agent_wait_s, d.on_hold_s],
+        }
+    }
 }
 
 fn from_engine(s: &Summary) -> Expected {
-    let d = &s.calendar;
     Expected {
         conversation: s.conversation.clone(),
         instance: s.instance,
         created_at: s.created_at.as_unix(),
         initiated_by: s.initiated_by.unwrap_or(Author::System),
         excluded: s.excluded,
-        first_response_s: d.first_response_s,
-        next_reply_s: d.next_reply_s.clone(),
-        first_resolution_s: d.first_resolution_s,
-        full_resolution_s: d.full_resolution_s,
-        status_time: [d.agent_work_s, d.agent_wait_s, d.on_hold_s],
+        calendar: Durs::of(&s.calendar),
+        business: s.business.as_ref().map(Durs::of),
         replies: s.replies,
         reopens: s.reopens,
         solved_without_reply: s.solved_without_reply,
@@ -232,10 +360,16 @@ fn from_engine(s: &Summary) -> Expected {
             .sla
             .iter()
             .map(|r| {
+                let clock = match r.clock.as_str() {
+                    "calendar" => Clock::Calendar.name(),
+                    "business" => Clock::Business.name(),
+                    other => panic!("unexpected clock {other}"),
+                };
                 (
                     r.policy.clone(),
                     r.metric,
                     r.threshold_s,
+                    clock,
                     r.outcome,
                     r.deadline.as_unix(),
                 )
@@ -253,7 +387,8 @@ struct Live {
     status: Status,
     /// When the current status began.
     status_since: i64,
-    status_time: [i64; 3],
+    /// Per bucket (`bucket`), on the calendar and the business clock.
+    status_time: [[i64; 3]; 2],
     last_at: i64,
     waiting_since: Option<i64>,
     seen_customer: bool,
@@ -261,7 +396,8 @@ struct Live {
     replied: bool,
     /// The first qualifying reply (R5) has happened, outreach included.
     any_reply: bool,
-    samples: Vec<i64>,
+    /// The waits replies ended (R9): start and end.
+    samples: Vec<(i64, i64)>,
     replies: u32,
     reopens: u32,
     solved_without_reply: bool,
@@ -285,6 +421,7 @@ struct Sla {
     start: i64,
     metric: SlaMetric,
     threshold: i64,
+    clock: Clock,
     outcome: Outcome,
     deadline: i64,
     fulfilled: bool,
@@ -297,14 +434,21 @@ struct Sla {
 
 impl Sla {
     /// An instance of `policy` activated at `t` whose clock started at `start` (R20, R23).
-    fn new(policy: &'static str, metric: SlaMetric, threshold: i64, start: i64, t: i64) -> Sla {
+    fn new(
+        policy: &'static str,
+        (metric, threshold): (SlaMetric, i64),
+        clock: Clock,
+        start: i64,
+        t: i64,
+    ) -> Sla {
         Sla {
             policy,
             start,
             metric,
             threshold,
+            clock,
             outcome: Outcome::Active,
-            deadline: start + threshold,
+            deadline: clock.deadline(start, threshold),
             fulfilled: false,
             paused: false,
             used: 0,
@@ -329,10 +473,10 @@ impl Sla {
             self.deadline = t;
         } else if status == Status::Solved {
             self.fulfilled = true;
-            self.deadline = last_solved.expect("solved") + left;
+            self.deadline = self.clock.deadline(last_solved.expect("solved"), left);
         } else {
             self.paused = !runs_in(self.metric, status);
-            self.deadline = t + left;
+            self.deadline = self.clock.deadline(t, left);
         }
     }
 }
@@ -378,7 +522,7 @@ impl Live {
             initiated_by: None,
             status: Status::New,
             status_since: t,
-            status_time: [0; 3],
+            status_time: [[0; 3]; 2],
             last_at: t,
             waiting_since: None,
             seen_customer: false,
@@ -415,15 +559,16 @@ impl Live {
     /// `next_reply` targets after it (R25).
     fn activate(&mut self, t: i64, o: Options, created: bool, wait_starts: bool) {
         let Some(policy) = self.policy else { return };
-        for &(metric, threshold) in o.policies[policy].targets {
+        for (k, &(metric, threshold)) in o.policies[policy].targets.iter().enumerate() {
             let starts = match metric {
                 SlaMetric::FirstResponse => wait_starts && self.samples.is_empty(),
                 SlaMetric::NextReply => wait_starts && !self.samples.is_empty(),
                 _ => created,
             };
             if starts {
+                let name = o.policies[policy].name;
                 self.sla
-                    .push(Sla::new(o.policies[policy].name, metric, threshold, t, t));
+                    .push(Sla::new(name, (metric, threshold), o.clock(k), t, t));
             }
         }
     }
@@ -439,11 +584,11 @@ impl Live {
             .filter(|i| i.outcome == Outcome::Active && pausing(i.metric))
         {
             if !i.paused && !i.fulfilled {
-                i.used += t - i.resumed_at;
+                i.used += i.clock.between(i.resumed_at, t);
             }
             if matches!(new, Status::Solved | Status::Closed) {
                 if i.paused {
-                    i.deadline = t + i.threshold - i.used;
+                    i.deadline = i.clock.deadline(t, i.threshold - i.used);
                 }
                 i.fulfilled = true;
                 i.paused = false;
@@ -457,7 +602,7 @@ impl Live {
             i.paused = !runs_in(i.metric, new);
             i.resumed_at = t;
             if !i.paused {
-                i.deadline = t + i.threshold - i.used;
+                i.deadline = i.clock.deadline(t, i.threshold - i.used);
             }
         }
         if old == Status::Solved {
@@ -499,17 +644,31 @@ impl Live {
                     unpaired.push(k);
                     continue;
                 };
-                let (last_solved, status) = (self.last_solved, self.status);
+                let (last_solved, status, clock) = (self.last_solved, self.status, o.clock(k));
+                let from_creation = self.used_since_creation(metric, clock, t);
                 let inst = &mut self.sla[i];
                 inst.policy = name;
                 inst.threshold = threshold;
                 if pausing(metric) {
+                    // On the same clock, what it used; on another, that clock's time since
+                    // creation in the statuses it runs in (R24).
                     let running = !inst.paused && !inst.fulfilled;
-                    let used = inst.used + if running { t - inst.resumed_at } else { 0 };
+                    let used = if clock == inst.clock {
+                        inst.used
+                            + if running {
+                                clock.between(inst.resumed_at, t)
+                            } else {
+                                0
+                            }
+                    } else {
+                        from_creation
+                    };
+                    inst.clock = clock;
                     inst.place(used, t, status, last_solved);
                     continue;
                 }
-                inst.deadline = inst.start + threshold;
+                inst.clock = clock;
+                inst.deadline = clock.deadline(inst.start, threshold);
                 let late = if inst.fulfilled {
                     last_solved.is_some_and(|r| r > inst.deadline)
                 } else {
@@ -541,19 +700,9 @@ impl Live {
                 SlaMetric::FirstResolution if self.first_resolution.is_some() => continue,
                 _ => self.created_at,
             };
-            let mut inst = Sla::new(name, metric, threshold, start, t);
+            let mut inst = Sla::new(name, (metric, threshold), o.clock(k), start, t);
             if pausing(metric) {
-                // R24: the clock ran since creation in the statuses it runs in.
-                let [work, _, on_hold] = self.status_time;
-                let mut used = work
-                    + if metric == SlaMetric::RequesterWait {
-                        on_hold
-                    } else {
-                        0
-                    };
-                if runs_in(metric, self.status) {
-                    used += t - self.status_since;
-                }
+                let used = self.used_since_creation(metric, inst.clock, t);
                 inst.place(used, t, self.status, self.last_solved);
                 self.sla.push(inst);
                 continue;
@@ -581,6 +730,21 @@ impl Live {
         }
     }
 
+    /// The seconds of `clock` since creation in the statuses a pausing metric runs in (R24).
+    fn used_since_creation(&self, metric: SlaMetric, clock: Clock, t: i64) -> i64 {
+        let [work, _, on_hold] = self.status_time[clock as usize];
+        let mut used = work
+            + if metric == SlaMetric::RequesterWait {
+                on_hold
+            } else {
+                0
+            };
+        if runs_in(metric, self.status) {
+            used += clock.between(self.status_since, t);
+        }
+        used
+    }
+
     /// R21: an instance still running when its deadline has passed is breached.
     fn breach_before(&mut self, t: i64) {
         for i in self.running().filter(|i| i.deadline < t) {
@@ -591,7 +755,9 @@ impl Live {
     /// Status time of the current status up to `t` (R15).
     fn accrue(&mut self, t: i64) {
         if let Some(b) = bucket(self.status) {
-            self.status_time[b] += t - self.status_since;
+            for clock in [Clock::Calendar, Clock::Business] {
+                self.status_time[clock as usize][b] += clock.between(self.status_since, t);
+            }
         }
         self.status_since = t;
     }
@@ -644,6 +810,7 @@ impl Live {
         by: FinalizedBy,
         excluded: Option<ExcludeReason>,
         close: bool,
+        o: Options,
     ) -> Expected {
         let closed_from = self.status;
         self.accrue(at);
@@ -661,7 +828,7 @@ impl Live {
                 i.outcome = Outcome::Met;
             } else if i.paused && i.outcome == Outcome::Active {
                 // R24: a paused instance's deadline as if it resumed at finalization.
-                i.deadline = at + i.threshold - i.used;
+                i.deadline = i.clock.deadline(at, i.threshold - i.used);
             }
         }
         let resolved = close || closed_from == Status::Solved;
@@ -673,19 +840,29 @@ impl Live {
         } else {
             self.last_solved
         };
-        let [work, pending, on_hold] = self.status_time;
-        let mut samples = self.samples.into_iter();
+        let created = self.created_at;
+        let durations = |clock: Clock| Durs {
+            first_response_s: self.samples.first().map(|&(a, b)| clock.between(a, b)),
+            next_reply_s: self
+                .samples
+                .iter()
+                .skip(1)
+                .map(|&(a, b)| clock.between(a, b))
+                .collect(),
+            first_resolution_s: self.first_resolution.map(|t| clock.between(created, t)),
+            full_resolution_s: last_resolution
+                .filter(|_| resolved)
+                .map(|t| clock.between(created, t)),
+            status_time: self.status_time[clock as usize],
+        };
         Expected {
             conversation: id.to_string(),
             instance: self.instance,
             created_at: self.created_at,
             initiated_by: self.initiated_by.unwrap_or(Author::System),
             excluded,
-            first_response_s: samples.next(),
-            next_reply_s: samples.collect(),
-            first_resolution_s: self.first_resolution.map(|t| t - self.created_at),
-            full_resolution_s: last_resolution.filter(|_| resolved).map(|t| t - self.created_at),
-            status_time: [work, pending, on_hold],
+            calendar: durations(Clock::Calendar),
+            business: o.schedule.then(|| durations(Clock::Business)),
             replies: self.replies,
             reopens: self.reopens,
             solved_without_reply: self.solved_without_reply,
@@ -702,7 +879,17 @@ impl Live {
             sla: self
                 .sla
                 .iter()
-                .map(|i| (i.policy.to_string(), i.metric, i.threshold, i.outcome, i.deadline))
+                .map(|i| {
+                    let clock = i.clock.name();
+                    (
+                        i.policy.to_string(),
+                        i.metric,
+                        i.threshold,
+                        clock,
+                        i.outcome,
+                        i.deadline,
+                    )
+                })
                 .collect(),
         }
     }
@@ -729,7 +916,7 @@ impl Model {
                     unreachable!()
                 };
                 let instance = live.instance;
-                self.done.push(live.finalize(id, due, by, None, false));
+                self.done.push(live.finalize(id, due, by, None, false, o));
                 self.ids.insert(id.to_string(), Id::Final(instance, due));
             }
         }
@@ -798,7 +985,7 @@ impl Model {
                         live.replied = true;
                     }
                     if let Some(since) = live.waiting_since.take() {
-                        live.samples.push(t - since);
+                        live.samples.push((since, t));
                         for i in live.running_replies() {
                             i.outcome = Outcome::Met;
                         }
@@ -813,7 +1000,7 @@ impl Model {
                 live.cancel_wait(true);
                 let instance = live.instance;
                 self.done
-                    .push(live.finalize(id, t, FinalizedBy::Closed, None, true));
+                    .push(live.finalize(id, t, FinalizedBy::Closed, None, true, o));
                 self.ids.insert(id.to_string(), Id::Final(instance, t));
                 return;
             }
@@ -830,7 +1017,7 @@ impl Model {
                     live.waiting_since = Some(t);
                     for i in live.running_replies() {
                         i.start = t;
-                        i.deadline = t + i.threshold;
+                        i.deadline = i.clock.deadline(t, i.threshold);
                     }
                 }
             }
@@ -840,7 +1027,7 @@ impl Model {
                 live.cancel_wait(false);
                 let instance = live.instance;
                 self.done
-                    .push(live.finalize(id, t, FinalizedBy::Excluded, Some(reason), false));
+                    .push(live.finalize(id, t, FinalizedBy::Excluded, Some(reason), false, o));
                 self.ids.insert(id.to_string(), Id::Final(instance, t));
                 return;
             }
@@ -859,7 +1046,7 @@ impl Model {
                 } else {
                     (fin, FinalizedBy::Finish)
                 };
-                self.done.push(live.finalize(&id, at, by, None, false));
+                self.done.push(live.finalize(&id, at, by, None, false, self.o));
             }
         }
         (self.done, self.ignored)
@@ -1058,14 +1245,23 @@ fn options() -> impl Strategy<Value = Options> {
             Just(PAUSING_BY_PRIORITY),
             Just(FILTERED),
         ],
+        // No schedule, or one with targets on the calendar clock, the business clock or both.
+        prop_oneof![
+            2 => Just(None),
+            1 => Just(Some(Clocks::Calendar)),
+            1 => Just(Some(Clocks::Business)),
+            1 => Just(Some(Clocks::Alternate)),
+        ],
     )
         .prop_map(
-            |(reopen_window, idle_timeout, count_bot, count_automation, policies)| Options {
+            |(reopen_window, idle_timeout, count_bot, count_automation, policies, clocks)| Options {
                 reopen_window,
                 idle_timeout,
                 count_bot,
                 count_automation,
                 policies,
+                schedule: clocks.is_some(),
+                clocks: clocks.unwrap_or(Clocks::Calendar),
             },
         )
 }
@@ -1080,7 +1276,7 @@ fn case() -> impl Strategy<Value = (Options, Vec<(String, i64, Step, bool)>)> {
         prop::collection::vec(conversation, 1..5).prop_map(move |convs| {
             let mut events = Vec::new();
             for (i, (start, steps)) in convs.into_iter().enumerate() {
-                let mut t = 1_712_016_000 + start;
+                let mut t = T0 + start;
                 for (g, s, watermark) in steps {
                     t += g;
                     events.push((format!("c{i}"), t, s, watermark));
