@@ -1,6 +1,6 @@
 //! A second, deliberately naive implementation of the SPEC's per-conversation rules, written
 //! from the rule text alone, checked against the engine on random streams: every summary field
-//! of §10, on the calendar clock and, in three cases in five, on a business schedule too
+//! of §10, on the calendar clock and, in four cases in seven, on a business schedule too
 //! (R29–R31, with business seconds and deadlines counted naively, interval by interval), and
 //! the report's conversation counts.
 //!
@@ -21,8 +21,9 @@
 //! fulfilled instances or leave no policy at all; or three policies chosen by channel, tags
 //! and priority together, which `attributes` events (overwriting the channel, replacing the
 //! tags) and messages' channels (filling an unset one, §9) move conversations between.
-//! Their targets run on the calendar clock, the business clock, or alternately one and the
-//! other, so re-targeting also moves instances between clocks. Their outcomes and deadlines
+//! Their targets run on the calendar clock, the business clock, a named schedule in another
+//! time zone, or in turn on two or three of these, so re-targeting also moves instances
+//! between clocks. Their outcomes and deadlines
 //! check §6's filters, R10, R11, R20, R21, R23, R24, R25, R26, R30, R38 and R43.
 
 use proptest::prelude::*;
@@ -81,9 +82,6 @@ struct Options {
     idle_timeout: i64,
     count_bot: bool,
     count_automation: bool,
-    /// A business schedule is configured (`SCHEDULE`): durations are also recorded on it.
-    schedule: bool,
-    /// Which targets run on the business clock.
     clocks: Clocks,
     /// The policies, all on the calendar clock; none: `"policies": []`.
     policies: &'static [Policy],
@@ -147,68 +145,119 @@ impl When {
     }
 }
 
-/// Which targets of a policy run on the business clock.
+/// The schedules configured and the clocks of the policies' targets.
 #[derive(Debug, Clone, Copy)]
 enum Clocks {
+    /// No schedule: every target on the calendar clock.
+    NoSchedule,
+    /// A business schedule (`BUSINESS`), every target on the calendar clock.
     Calendar,
+    /// A business schedule, every target on it.
     Business,
-    /// The second, fourth, … target of each policy.
+    /// A business schedule; the second, fourth, … target of each policy on it.
     Alternate,
+    /// A business schedule and a named one (`SUPPORT`); the targets of each policy on the
+    /// calendar, business and named clocks in turn.
+    Rotate,
+    /// Only the named schedule, every target on it.
+    Support,
 }
 
-/// A clock of the model (R29, R30).
+impl Clocks {
+    /// A business schedule is configured: durations are also recorded on it (R31).
+    fn business(self) -> bool {
+        !matches!(self, Clocks::NoSchedule | Clocks::Support)
+    }
+
+    /// The named schedule is configured.
+    fn support(self) -> bool {
+        matches!(self, Clocks::Rotate | Clocks::Support)
+    }
+}
+
+/// A clock of the model (R29, R30); the discriminant indexes per-clock arrays.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Clock {
     Calendar,
     Business,
+    Support,
 }
 
-/// The model's business schedule, in UTC: Monday to Friday, every hour open from :05 to :25
-/// and from :40 to :55, with Wednesday 2024-04-03 a holiday. Most gaps between events
-/// straddle an opening or a closing, and the streams start at `T0`, three hours before the
-/// holiday, so longer conversations run into it.
-const OPEN: [(i64, i64); 2] = [(5 * 60, 25 * 60), (40 * 60, 55 * 60)];
-const HOLIDAY: i64 = 19_816; // 2024-04-03, in days since 1970-01-01
+/// A schedule of the model: the same open minutes every open hour of every open day, in a
+/// zone at a fixed offset from UTC (none of the zones used changes offset in the streams' days).
+#[derive(Debug)]
+struct Hours {
+    tz: &'static str,
+    /// Seconds east of UTC.
+    offset: i64,
+    /// Open weekdays, Monday = 0.
+    days: &'static [i64],
+    /// Open local hours.
+    hours: std::ops::Range<i64>,
+    /// Open minutes of each open hour, `[from, to)`.
+    minutes: &'static [(i64, i64)],
+    /// A local date closed all day, and its day number since 1970-01-01.
+    holiday: Option<(&'static str, i64)>,
+}
+
+/// The business schedule, in UTC: Monday to Friday, every hour open from :05 to :25 and from
+/// :40 to :55, with Wednesday 2024-04-03 a holiday. Most gaps between events straddle an
+/// opening or a closing, and the streams start at `T0`, three hours before the holiday, so
+/// longer conversations run into it.
+static BUSINESS: Hours = Hours {
+    tz: "UTC",
+    offset: 0,
+    days: &[0, 1, 2, 3, 4],
+    hours: 0..24,
+    minutes: &[(5, 25), (40, 55)],
+    holiday: Some(("2024-04-03", 19_816)),
+};
+
+/// The named schedule: every day in India (UTC+05:30), 06:00 to midnight, open from :10 to
+/// :50 each hour. Its days and hours start half an hour off the UTC ones, and `T0` is at
+/// 02:30 there, so conversations begin closed and open at 00:30 UTC.
+static SUPPORT: Hours = Hours {
+    tz: "Asia/Kolkata",
+    offset: 19_800,
+    days: &[0, 1, 2, 3, 4, 5, 6],
+    hours: 6..24,
+    minutes: &[(10, 50)],
+    holiday: None,
+};
 
 /// Where the streams start: Tuesday 2024-04-02T21:00:00Z.
 const T0: i64 = 1_712_091_600;
 
-/// The business intervals `[start, end)` of day `d` (days since 1970-01-01, a Thursday).
-fn open_intervals(d: i64) -> impl Iterator<Item = (i64, i64)> {
-    let weekday = (d + 3).rem_euclid(7); // Monday = 0
-    let open = weekday < 5 && d != HOLIDAY;
-    (0..24)
-        .filter(move |_| open)
-        .flat_map(move |h| OPEN.map(|(a, b)| (d * 86_400 + h * 3600 + a, d * 86_400 + h * 3600 + b)))
-}
-
-impl Clock {
-    fn name(self) -> &'static str {
-        match self {
-            Clock::Calendar => "calendar",
-            Clock::Business => "business",
-        }
+impl Hours {
+    /// The open intervals `[start, end)` (UTC instants) of local day `d` (days since
+    /// 1970-01-01, a Thursday).
+    fn intervals(&self, d: i64) -> impl Iterator<Item = (i64, i64)> + '_ {
+        let weekday = (d + 3).rem_euclid(7); // Monday = 0
+        let open = self.days.contains(&weekday) && !self.holiday.is_some_and(|(_, h)| h == d);
+        let base = d * 86_400 - self.offset;
+        self.hours.clone().filter(move |_| open).flat_map(move |h| {
+            self.minutes
+                .iter()
+                .map(move |&(a, b)| (base + h * 3600 + a * 60, base + h * 3600 + b * 60))
+        })
     }
 
-    /// Seconds of this clock in `[a, b)` (R29).
-    fn between(self, a: i64, b: i64) -> i64 {
-        match self {
-            Clock::Calendar => (b - a).max(0),
-            Clock::Business => (a.div_euclid(86_400)..=b.div_euclid(86_400))
-                .flat_map(open_intervals)
-                .map(|(s, e)| (e.min(b) - s.max(a)).max(0))
-                .sum(),
-        }
+    fn day(&self, t: i64) -> i64 {
+        (t + self.offset).div_euclid(86_400)
     }
 
-    /// The earliest instant at which `secs` seconds of this clock have passed since `start`
-    /// (R30); `start` itself for none.
-    fn deadline(self, start: i64, secs: i64) -> i64 {
-        if secs <= 0 || self == Clock::Calendar {
-            return start + secs.max(0);
-        }
+    /// Open seconds in `[a, b)` (R29).
+    fn between(&self, a: i64, b: i64) -> i64 {
+        (self.day(a)..=self.day(b))
+            .flat_map(|d| self.intervals(d))
+            .map(|(s, e)| (e.min(b) - s.max(a)).max(0))
+            .sum()
+    }
+
+    /// The earliest instant with `secs > 0` open seconds since `start` (R30).
+    fn deadline(&self, start: i64, secs: i64) -> i64 {
         let mut left = secs;
-        for (s, e) in (start.div_euclid(86_400)..).flat_map(open_intervals) {
+        for (s, e) in (self.day(start)..).flat_map(|d| self.intervals(d)) {
             let from = s.max(start);
             if e > from {
                 if left <= e - from {
@@ -219,21 +268,71 @@ impl Clock {
         }
         unreachable!("the schedule opens every week")
     }
+
+    /// The config's form.
+    fn json(&self) -> String {
+        let day: Vec<String> = self
+            .hours
+            .clone()
+            .flat_map(|h| {
+                self.minutes
+                    .iter()
+                    .map(move |(a, b)| format!(r#"["{h:02}:{a:02}", "{h:02}:{b:02}"]"#))
+            })
+            .collect();
+        let week: Vec<String> = self
+            .days
+            .iter()
+            .map(|&d| {
+                format!(
+                    r#""{}": [{}]"#,
+                    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][d as usize],
+                    day.join(",")
+                )
+            })
+            .collect();
+        let holidays = self.holiday.map_or(String::new(), |(h, _)| format!(r#""{h}""#));
+        format!(
+            r#"{{"tz": "{}", "week": {{{}}}, "holidays": [{holidays}]}}"#,
+            self.tz,
+            week.join(",")
+        )
+    }
 }
 
-/// The config's `schedule` for `open_intervals`.
-fn schedule_json() -> String {
-    let day: Vec<String> = (0..24)
-        .flat_map(|h| OPEN.map(|(a, b)| format!(r#"["{h:02}:{:02}", "{h:02}:{:02}"]"#, a / 60, b / 60)))
-        .collect();
-    let week: Vec<String> = ["mon", "tue", "wed", "thu", "fri"]
-        .iter()
-        .map(|d| format!(r#""{d}": [{}]"#, day.join(",")))
-        .collect();
-    format!(
-        r#"{{"tz": "UTC", "week": {{{}}}, "holidays": ["2024-04-03"]}}"#,
-        week.join(",")
-    )
+impl Clock {
+    const ALL: [Clock; 3] = [Clock::Calendar, Clock::Business, Clock::Support];
+
+    fn name(self) -> &'static str {
+        match self {
+            Clock::Calendar => "calendar",
+            Clock::Business => "business",
+            Clock::Support => "support",
+        }
+    }
+
+    fn hours(self) -> Option<&'static Hours> {
+        match self {
+            Clock::Calendar => None,
+            Clock::Business => Some(&BUSINESS),
+            Clock::Support => Some(&SUPPORT),
+        }
+    }
+
+    /// Seconds of this clock in `[a, b)` (R29).
+    fn between(self, a: i64, b: i64) -> i64 {
+        self.hours().map_or((b - a).max(0), |h| h.between(a, b))
+    }
+
+    /// The earliest instant at which `secs` seconds of this clock have passed since `start`
+    /// (R30); `start` itself for none.
+    fn deadline(self, start: i64, secs: i64) -> i64 {
+        match self.hours() {
+            _ if secs <= 0 => start,
+            None => start + secs,
+            Some(h) => h.deadline(start, secs),
+        }
+    }
 }
 
 impl Options {
@@ -242,6 +341,8 @@ impl Options {
         match self.clocks {
             Clocks::Business => Clock::Business,
             Clocks::Alternate if k % 2 == 1 => Clock::Business,
+            Clocks::Rotate => Clock::ALL[k % 3],
+            Clocks::Support => Clock::Support,
             _ => Clock::Calendar,
         }
     }
@@ -279,11 +380,13 @@ impl Options {
             })
             .collect();
         let policies = policies.join(",");
-        let schedule = if self.schedule {
-            format!(r#""schedule": {}, "#, schedule_json())
-        } else {
-            String::new()
-        };
+        let mut schedule = String::new();
+        if self.clocks.business() {
+            schedule += &format!(r#""schedule": {}, "#, BUSINESS.json());
+        }
+        if self.clocks.support() {
+            schedule += &format!(r#""schedules": {{"support": {}}}, "#, SUPPORT.json());
+        }
         Config::from_json(&format!(
             r#"{{{schedule}"policies": [{policies}], "reopen_window_s": {}, "idle_timeout_s": {}, "count_bot_replies": {}, "count_automation_replies": {}}}"#,
             self.reopen_window, self.idle_timeout, self.count_bot, self.count_automation
@@ -363,6 +466,7 @@ fn from_engine(s: &Summary) -> Expected {
                 let clock = match r.clock.as_str() {
                     "calendar" => Clock::Calendar.name(),
                     "business" => Clock::Business.name(),
+                    "support" => Clock::Support.name(),
                     other => panic!("unexpected clock {other}"),
                 };
                 (
@@ -387,8 +491,8 @@ struct Live {
     status: Status,
     /// When the current status began.
     status_since: i64,
-    /// Per bucket (`bucket`), on the calendar and the business clock.
-    status_time: [[i64; 3]; 2],
+    /// Per clock (`Clock`) and bucket (`bucket`).
+    status_time: [[i64; 3]; 3],
     last_at: i64,
     waiting_since: Option<i64>,
     seen_customer: bool,
@@ -522,7 +626,7 @@ impl Live {
             initiated_by: None,
             status: Status::New,
             status_since: t,
-            status_time: [[0; 3]; 2],
+            status_time: [[0; 3]; 3],
             last_at: t,
             waiting_since: None,
             seen_customer: false,
@@ -755,7 +859,7 @@ impl Live {
     /// Status time of the current status up to `t` (R15).
     fn accrue(&mut self, t: i64) {
         if let Some(b) = bucket(self.status) {
-            for clock in [Clock::Calendar, Clock::Business] {
+            for clock in Clock::ALL {
                 self.status_time[clock as usize][b] += clock.between(self.status_since, t);
             }
         }
@@ -862,7 +966,7 @@ impl Live {
             initiated_by: self.initiated_by.unwrap_or(Author::System),
             excluded,
             calendar: durations(Clock::Calendar),
-            business: o.schedule.then(|| durations(Clock::Business)),
+            business: o.clocks.business().then(|| durations(Clock::Business)),
             replies: self.replies,
             reopens: self.reopens,
             solved_without_reply: self.solved_without_reply,
@@ -1245,12 +1349,13 @@ fn options() -> impl Strategy<Value = Options> {
             Just(PAUSING_BY_PRIORITY),
             Just(FILTERED),
         ],
-        // No schedule, or one with targets on the calendar clock, the business clock or both.
         prop_oneof![
-            2 => Just(None),
-            1 => Just(Some(Clocks::Calendar)),
-            1 => Just(Some(Clocks::Business)),
-            1 => Just(Some(Clocks::Alternate)),
+            2 => Just(Clocks::NoSchedule),
+            1 => Just(Clocks::Calendar),
+            1 => Just(Clocks::Business),
+            1 => Just(Clocks::Alternate),
+            1 => Just(Clocks::Rotate),
+            1 => Just(Clocks::Support),
         ],
     )
         .prop_map(
@@ -1260,8 +1365,7 @@ fn options() -> impl Strategy<Value = Options> {
                 count_bot,
                 count_automation,
                 policies,
-                schedule: clocks.is_some(),
-                clocks: clocks.unwrap_or(Clocks::Calendar),
+                clocks,
             },
         )
 }
