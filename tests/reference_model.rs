@@ -9,9 +9,11 @@
 //! (status moves and reopens), R6 (follow-ups, ignored events, the id memory), R7 (reply
 //! options), R8–R11 (the wait, handoffs, cancelled waits), R13–R17 (resolution, status time,
 //! replies, touch, FCR), R19 (last rating) and R39/R43 (finalization instants and their ties).
-//! Streams are in time order, without event ids (other tests cover R4), with watermarks at
-//! some events' instants, which change no outcome (R21, R38), and with gaps that land
-//! exactly on, and one second past, the reopen window and the idle timeout.
+//! Streams are in time order, with watermarks at some events' instants, which change no
+//! outcome (R21, R38), with gaps that land exactly on, and one second past, the reopen window
+//! and the idle timeout, and with delivery ids, new or repeating an earlier event's: a
+//! duplicate of the live instance is counted and changes nothing else; one of an earlier
+//! instance is judged as any event (R4, R43).
 //!
 //! Four cases in five also run policies with short calendar targets: one with two
 //! `first_response` targets (the default policy's shape), `next_reply`, `first_resolution` and
@@ -509,6 +511,8 @@ struct Live {
     last_solved: Option<i64>,
     csat: Option<u8>,
     priority: Priority,
+    /// The delivery ids of its events (R4).
+    deliveries: Vec<String>,
     channel: Option<&'static str>,
     tags: &'static [&'static str],
     /// The index of the policy in force (§6).
@@ -640,6 +644,7 @@ impl Live {
             last_solved: None,
             csat: None,
             priority: Priority::Normal,
+            deliveries: Vec::new(),
             channel: None,
             tags: &[],
             policy: None,
@@ -1005,13 +1010,21 @@ struct Model {
     ids: HashMap<String, Id>,
     done: Vec<Expected>,
     ignored: u64,
+    /// Events whose delivery id the live instance has seen (R4).
+    duplicates: u64,
     latest: i64,
 }
 
 impl Model {
-    fn apply(&mut self, id: &str, t: i64, step: Step) {
-        let o = self.o;
+    /// A watermark (R38): it moves only the finish instant here, as the streams are in time
+    /// order and it is never past the next event.
+    fn advance_to(&mut self, t: i64) {
         self.latest = self.latest.max(t);
+    }
+
+    /// Event `step` of conversation `id` at `t`, with an optional delivery id (R4).
+    fn apply(&mut self, id: &str, t: i64, step: Step, delivery: Option<&str>) {
+        let o = self.o;
         // Finalize what became due strictly before this event (R39, R43).
         if let Some(Id::Live(live)) = self.ids.get(id) {
             let (due, by) = live.due(o);
@@ -1024,6 +1037,15 @@ impl Model {
                 self.ids.insert(id.to_string(), Id::Final(instance, due));
             }
         }
+        // R4: a delivery id the live instance has seen: counted, nothing else (not even the
+        // finish instant moves). One seen by an earlier instance only is no duplicate (R43).
+        if let (Some(d), Some(Id::Live(live))) = (delivery, self.ids.get(id)) {
+            if live.deliveries.iter().any(|seen| seen == d) {
+                self.duplicates += 1;
+                return;
+            }
+        }
+        self.latest = self.latest.max(t);
         let customer_public = matches!(step, Step::Message(Author::Customer, true, _));
         let (mut live, created) = match self.ids.remove(id) {
             None => (Live::new(1, t), true),
@@ -1037,6 +1059,7 @@ impl Model {
             }
             Some(Id::Live(l)) => (*l, false),
         };
+        live.deliveries.extend(delivery.map(str::to_string));
         live.last_at = t;
         live.breach_before(t);
         // §6: the policy is chosen after the first event's own fields are applied; §9: an
@@ -1139,8 +1162,9 @@ impl Model {
         self.ids.insert(id.to_string(), Id::Live(Box::new(live)));
     }
 
-    /// R38: the finish instant is the latest event time; R39: whichever is earliest.
-    fn finish(mut self) -> (Vec<Expected>, u64) {
+    /// R38: the finish instant is the later of the watermark and the latest event time;
+    /// R39: whichever is earliest.
+    fn finish(mut self) -> (Vec<Expected>, u64, u64) {
         let fin = self.latest;
         for (id, state) in std::mem::take(&mut self.ids) {
             if let Id::Live(live) = state {
@@ -1153,7 +1177,7 @@ impl Model {
                 self.done.push(live.finalize(&id, at, by, None, false, self.o));
             }
         }
-        (self.done, self.ignored)
+        (self.done, self.ignored, self.duplicates)
     }
 }
 
@@ -1373,17 +1397,48 @@ fn options() -> impl Strategy<Value = Options> {
 /// Up to four conversations, each a start offset and timed steps, interleaved by time.
 /// Each event may be preceded by a watermark at its own instant, which makes no event late
 /// (the stream is in time order) and must change nothing (R21, R38).
-fn case() -> impl Strategy<Value = (Options, Vec<(String, i64, Step, bool)>)> {
+/// An event's delivery id (R4): none, a new one, or that of an earlier event of the same
+/// conversation (the k-th, modulo their number; none if there is none yet).
+#[derive(Debug, Clone, Copy)]
+enum Delivery {
+    None,
+    New,
+    Again(usize),
+}
+
+fn delivery() -> impl Strategy<Value = Delivery> {
+    prop_oneof![
+        3 => Just(Delivery::None),
+        5 => Just(Delivery::New),
+        2 => any::<usize>().prop_map(Delivery::Again),
+    ]
+}
+
+/// One event of a case: conversation, instant, step, a watermark at its instant before it,
+/// and its delivery id.
+type Timed = (String, i64, Step, bool, Option<String>);
+
+fn case() -> impl Strategy<Value = (Options, Vec<Timed>)> {
     options().prop_flat_map(|o| {
-        let timed = (gap(o), step(), prop::bool::weighted(0.2));
+        let timed = (gap(o), step(), prop::bool::weighted(0.2), delivery());
         let conversation = (0i64..3000, prop::collection::vec(timed, 1..30));
         prop::collection::vec(conversation, 1..5).prop_map(move |convs| {
             let mut events = Vec::new();
             for (i, (start, steps)) in convs.into_iter().enumerate() {
                 let mut t = T0 + start;
-                for (g, s, watermark) in steps {
+                let mut given: Vec<String> = Vec::new();
+                for (j, (g, s, watermark, d)) in steps.into_iter().enumerate() {
                     t += g;
-                    events.push((format!("c{i}"), t, s, watermark));
+                    let d = match d {
+                        Delivery::None => None,
+                        Delivery::New => {
+                            given.push(format!("c{i}-e{j}"));
+                            given.last().cloned()
+                        }
+                        Delivery::Again(k) if !given.is_empty() => Some(given[k % given.len()].clone()),
+                        Delivery::Again(_) => None,
+                    };
+                    events.push((format!("c{i}"), t, s, watermark, d));
                 }
             }
             events.sort_by_key(|e| e.1); // stable: order within a conversation is kept
@@ -1399,18 +1454,22 @@ proptest! {
     fn r2_to_r19_r39_the_engine_agrees_with_a_naive_model_of_the_rules((o, events) in case()) {
         let mut engine = Engine::new(o.config()).expect("engine");
         engine.collect_summaries(true);
-        let mut model = Model { o, ids: HashMap::new(), done: Vec::new(), ignored: 0, latest: i64::MIN };
-        for (id, t, step, watermark) in &events {
+        let mut model = Model { o, ids: HashMap::new(), done: Vec::new(), ignored: 0, duplicates: 0, latest: i64::MIN };
+        for (id, t, step, watermark, delivery) in &events {
             if *watermark {
                 engine.advance_to(Timestamp::from_unix(*t));
+                model.advance_to(*t);
             }
-            let event = Event::new(id.as_str(), Timestamp::from_unix(*t), step.kind());
+            let mut event = Event::new(id.as_str(), Timestamp::from_unix(*t), step.kind());
+            if let Some(d) = delivery {
+                event = event.with_id(d.as_str());
+            }
             engine.ingest(&event).map_err(|e| TestCaseError::fail(format!("rejected: {e}")))?;
-            model.apply(id, *t, *step);
+            model.apply(id, *t, *step, delivery.as_deref());
         }
         let report = engine.finish();
         let mut got: Vec<Expected> = engine.drain_summaries().map(|s| from_engine(&s)).collect();
-        let (mut want, ignored) = model.finish();
+        let (mut want, ignored, duplicates) = model.finish();
         got.sort_by_key(key);
         want.sort_by_key(key);
         prop_assert_eq!(got.len(), want.len(), "instances: {:#?}\nvs model {:#?}", got, want);
@@ -1418,6 +1477,7 @@ proptest! {
             prop_assert_eq!(g, w);
         }
         prop_assert_eq!(report.conversations().ignored_after_final, ignored);
+        prop_assert_eq!(report.duplicates(), duplicates);
         prop_assert_eq!(report.conversations().total, want.len() as u64);
     }
 }
