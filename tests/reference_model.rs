@@ -2,7 +2,8 @@
 //! from the rule text alone, checked against the engine on random streams: every summary field
 //! of §10, on the calendar clock and, in four cases in seven, on a business schedule too
 //! (R29–R31, with business seconds and deadlines counted naively, interval by interval), and
-//! the report's conversation counts.
+//! the report's counts that no summary shows: conversations, duplicates, events ignored after
+//! finalization, and the rates' parts (R17 `one_touch`, R18, R19).
 //!
 //! The model keeps whole histories in plain structs and recomputes nothing incrementally, so
 //! it shares no code and no shortcut with the engine. It covers R2 (creation, initiator), R5
@@ -511,6 +512,8 @@ struct Live {
     last_solved: Option<i64>,
     csat: Option<u8>,
     priority: Priority,
+    /// A counted reply came after a reopen (R17's `one_touch`).
+    reply_after_reopen: bool,
     /// The delivery ids of its events (R4).
     deliveries: Vec<String>,
     channel: Option<&'static str>,
@@ -644,6 +647,7 @@ impl Live {
             last_solved: None,
             csat: None,
             priority: Priority::Normal,
+            reply_after_reopen: false,
             deliveries: Vec::new(),
             channel: None,
             tags: &[],
@@ -920,6 +924,7 @@ impl Live {
         excluded: Option<ExcludeReason>,
         close: bool,
         o: Options,
+        rates: &mut Rates,
     ) -> Expected {
         let closed_from = self.status;
         self.accrue(at);
@@ -949,6 +954,9 @@ impl Live {
         } else {
             self.last_solved
         };
+        if excluded.is_none() {
+            rates.count(&self, resolved);
+        }
         let created = self.created_at;
         let durations = |clock: Clock| Durs {
             first_response_s: self.samples.first().map(|&(a, b)| clock.between(a, b)),
@@ -1004,9 +1012,49 @@ impl Live {
     }
 }
 
+/// The report's rates (R17–R19) over the instances not excluded (R26): what the summaries
+/// do not show.
+#[derive(Debug, Default, PartialEq)]
+struct Rates {
+    /// Response rate: instances with a customer's public message, and those of them with a
+    /// counted reply (R18).
+    eligible: u64,
+    replied: u64,
+    /// Resolved, one reply, no reopen that got a reply (R17, §8).
+    one_touch: u64,
+    /// Ratings of 4 or 5, and the sum of all (R19).
+    satisfied: u64,
+    score_sum: u64,
+}
+
+impl Rates {
+    fn count(&mut self, live: &Live, resolved: bool) {
+        if live.seen_customer {
+            self.eligible += 1;
+            self.replied += u64::from(live.replies > 0);
+        }
+        self.one_touch += u64::from(resolved && live.replies == 1 && !live.reply_after_reopen);
+        if let Some(score) = live.csat {
+            self.satisfied += u64::from(score >= 4);
+            self.score_sum += u64::from(score);
+        }
+    }
+
+    fn of(report: &sla_metrics::Report) -> Rates {
+        Rates {
+            eligible: report.response_rate().eligible,
+            replied: report.response_rate().replied,
+            one_touch: report.fcr().one_touch,
+            satisfied: report.csat().satisfied,
+            score_sum: report.csat().score_sum,
+        }
+    }
+}
+
 /// The model: events in arrival order, then finish.
 struct Model {
     o: Options,
+    rates: Rates,
     ids: HashMap<String, Id>,
     done: Vec<Expected>,
     ignored: u64,
@@ -1033,7 +1081,8 @@ impl Model {
                     unreachable!()
                 };
                 let instance = live.instance;
-                self.done.push(live.finalize(id, due, by, None, false, o));
+                self.done
+                    .push(live.finalize(id, due, by, None, false, o, &mut self.rates));
                 self.ids.insert(id.to_string(), Id::Final(instance, due));
             }
         }
@@ -1110,6 +1159,7 @@ impl Model {
                     if live.seen_customer {
                         live.replies += 1;
                         live.replied = true;
+                        live.reply_after_reopen |= live.reopens > 0;
                     }
                     if let Some(since) = live.waiting_since.take() {
                         live.samples.push((since, t));
@@ -1127,7 +1177,7 @@ impl Model {
                 live.cancel_wait(true);
                 let instance = live.instance;
                 self.done
-                    .push(live.finalize(id, t, FinalizedBy::Closed, None, true, o));
+                    .push(live.finalize(id, t, FinalizedBy::Closed, None, true, o, &mut self.rates));
                 self.ids.insert(id.to_string(), Id::Final(instance, t));
                 return;
             }
@@ -1153,8 +1203,15 @@ impl Model {
             Step::Exclude(reason) => {
                 live.cancel_wait(false);
                 let instance = live.instance;
-                self.done
-                    .push(live.finalize(id, t, FinalizedBy::Excluded, Some(reason), false, o));
+                self.done.push(live.finalize(
+                    id,
+                    t,
+                    FinalizedBy::Excluded,
+                    Some(reason),
+                    false,
+                    o,
+                    &mut self.rates,
+                ));
                 self.ids.insert(id.to_string(), Id::Final(instance, t));
                 return;
             }
@@ -1164,7 +1221,7 @@ impl Model {
 
     /// R38: the finish instant is the later of the watermark and the latest event time;
     /// R39: whichever is earliest.
-    fn finish(mut self) -> (Vec<Expected>, u64, u64) {
+    fn finish(mut self) -> (Vec<Expected>, u64, u64, Rates) {
         let fin = self.latest;
         for (id, state) in std::mem::take(&mut self.ids) {
             if let Id::Live(live) = state {
@@ -1174,10 +1231,11 @@ impl Model {
                 } else {
                     (fin, FinalizedBy::Finish)
                 };
-                self.done.push(live.finalize(&id, at, by, None, false, self.o));
+                self.done
+                    .push(live.finalize(&id, at, by, None, false, self.o, &mut self.rates));
             }
         }
-        (self.done, self.ignored, self.duplicates)
+        (self.done, self.ignored, self.duplicates, self.rates)
     }
 }
 
@@ -1454,7 +1512,7 @@ proptest! {
     fn r2_to_r19_r39_the_engine_agrees_with_a_naive_model_of_the_rules((o, events) in case()) {
         let mut engine = Engine::new(o.config()).expect("engine");
         engine.collect_summaries(true);
-        let mut model = Model { o, ids: HashMap::new(), done: Vec::new(), ignored: 0, duplicates: 0, latest: i64::MIN };
+        let mut model = Model { o, rates: Rates::default(), ids: HashMap::new(), done: Vec::new(), ignored: 0, duplicates: 0, latest: i64::MIN };
         for (id, t, step, watermark, delivery) in &events {
             if *watermark {
                 engine.advance_to(Timestamp::from_unix(*t));
@@ -1469,7 +1527,7 @@ proptest! {
         }
         let report = engine.finish();
         let mut got: Vec<Expected> = engine.drain_summaries().map(|s| from_engine(&s)).collect();
-        let (mut want, ignored, duplicates) = model.finish();
+        let (mut want, ignored, duplicates, rates) = model.finish();
         got.sort_by_key(key);
         want.sort_by_key(key);
         prop_assert_eq!(got.len(), want.len(), "instances: {:#?}\nvs model {:#?}", got, want);
@@ -1478,6 +1536,7 @@ proptest! {
         }
         prop_assert_eq!(report.conversations().ignored_after_final, ignored);
         prop_assert_eq!(report.duplicates(), duplicates);
+        prop_assert_eq!(Rates::of(&report), rates);
         prop_assert_eq!(report.conversations().total, want.len() as u64);
     }
 }
