@@ -916,16 +916,17 @@ impl Live {
         }
     }
 
+    /// The instance's summary, finalized at `at` (R39); `excluded` with `by` = `Excluded`.
     fn finalize(
         mut self,
         id: &str,
         at: i64,
         by: FinalizedBy,
         excluded: Option<ExcludeReason>,
-        close: bool,
         o: Options,
         rates: &mut Rates,
     ) -> Expected {
+        let close = by == FinalizedBy::Closed;
         let closed_from = self.status;
         self.accrue(at);
         if close && closed_from != Status::Solved {
@@ -1082,7 +1083,7 @@ impl Model {
                 };
                 let instance = live.instance;
                 self.done
-                    .push(live.finalize(id, due, by, None, false, o, &mut self.rates));
+                    .push(live.finalize(id, due, by, None, o, &mut self.rates));
                 self.ids.insert(id.to_string(), Id::Final(instance, due));
             }
         }
@@ -1177,7 +1178,7 @@ impl Model {
                 live.cancel_wait(true);
                 let instance = live.instance;
                 self.done
-                    .push(live.finalize(id, t, FinalizedBy::Closed, None, true, o, &mut self.rates));
+                    .push(live.finalize(id, t, FinalizedBy::Closed, None, o, &mut self.rates));
                 self.ids.insert(id.to_string(), Id::Final(instance, t));
                 return;
             }
@@ -1203,15 +1204,8 @@ impl Model {
             Step::Exclude(reason) => {
                 live.cancel_wait(false);
                 let instance = live.instance;
-                self.done.push(live.finalize(
-                    id,
-                    t,
-                    FinalizedBy::Excluded,
-                    Some(reason),
-                    false,
-                    o,
-                    &mut self.rates,
-                ));
+                self.done
+                    .push(live.finalize(id, t, FinalizedBy::Excluded, Some(reason), o, &mut self.rates));
                 self.ids.insert(id.to_string(), Id::Final(instance, t));
                 return;
             }
@@ -1232,7 +1226,7 @@ impl Model {
                     (fin, FinalizedBy::Finish)
                 };
                 self.done
-                    .push(live.finalize(&id, at, by, None, false, self.o, &mut self.rates));
+                    .push(live.finalize(&id, at, by, None, self.o, &mut self.rates));
             }
         }
         (self.done, self.ignored, self.duplicates, self.rates)
