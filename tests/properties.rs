@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 use serde_json::Value;
-use sla_metrics::{run_jsonl, Config, Engine, Event, Mix, Report, Summary, Timestamp, Workload};
+use sla_metrics::{run_jsonl, Config, Durations, Engine, Event, Mix, Report, Summary, Timestamp, Workload};
 
 fn workload(seed: u64, n: u64) -> Vec<Event<'static>> {
     let mut w = Workload::new(seed, n);
@@ -30,8 +30,27 @@ fn config_with_policies() -> Config {
     .expect("valid config")
 }
 
+/// A business schedule (R28) with targets on it and on the calendar clock.
+fn config_with_schedule() -> Config {
+    Config::from_json(
+        r#"{"schedule": {"tz": "Europe/Berlin", "week": {"mon": [["09:00", "12:30"], ["13:00", "17:00"]],
+            "tue": [["09:00", "17:00"]], "wed": [["09:00", "17:00"]], "thu": [["09:00", "17:00"]],
+            "fri": [["09:00", "15:00"]], "sat": [["10:00", "14:00"]]}, "holidays": ["2024-05-01"]},
+        "policies": [{"name": "p", "targets": [
+            {"metric": "first_response", "threshold_s": 3600, "clock": "business"},
+            {"metric": "first_response", "threshold_s": 86400},
+            {"metric": "requester_wait", "threshold_s": 28800, "clock": "business"},
+            {"metric": "full_resolution", "threshold_s": 172800, "clock": "business"}]}]}"#,
+    )
+    .expect("valid config")
+}
+
 fn configs() -> impl Strategy<Value = Config> {
-    prop_oneof![Just(Config::default()), Just(config_with_policies())]
+    prop_oneof![
+        Just(Config::default()),
+        Just(config_with_policies()),
+        Just(config_with_schedule())
+    ]
 }
 
 /// Runs events through one engine (plus watermarks where `Some(t)`), then `finish`.
@@ -87,14 +106,23 @@ proptest! {
             }
             Ok(())
         };
-        check("first_response", live.iter().filter_map(|s| s.calendar.first_response_s).collect())?;
-        check("next_reply", live.iter().flat_map(|s| s.calendar.next_reply_s.clone()).collect())?;
-        check("first_resolution", live.iter().filter_map(|s| s.calendar.first_resolution_s).collect())?;
-        check("full_resolution", live.iter().filter_map(|s| s.calendar.full_resolution_s).collect())?;
-        check("requester_wait", live.iter().map(|s| s.calendar.requester_wait_s).collect())?;
-        check("agent_wait", live.iter().map(|s| s.calendar.agent_wait_s).collect())?;
-        check("on_hold", live.iter().map(|s| s.calendar.on_hold_s).collect())?;
-        check("agent_work", live.iter().map(|s| s.calendar.agent_work_s).collect())?;
+        // R31: with a schedule, every metric on the business clock too.
+        let business = config.schedule.is_some();
+        prop_assert_eq!(r.get("first_response_business").is_some(), business);
+        let mut clocks: Vec<(&str, Vec<Durations>)> = vec![("", live.iter().map(|s| s.calendar.clone()).collect())];
+        if business {
+            clocks.push(("_business", live.iter().map(|s| s.business.clone().expect("business durations")).collect()));
+        }
+        for (suffix, d) in clocks {
+            check(&format!("first_response{suffix}"), d.iter().filter_map(|d| d.first_response_s).collect())?;
+            check(&format!("next_reply{suffix}"), d.iter().flat_map(|d| d.next_reply_s.clone()).collect())?;
+            check(&format!("first_resolution{suffix}"), d.iter().filter_map(|d| d.first_resolution_s).collect())?;
+            check(&format!("full_resolution{suffix}"), d.iter().filter_map(|d| d.full_resolution_s).collect())?;
+            check(&format!("requester_wait{suffix}"), d.iter().map(|d| d.requester_wait_s).collect())?;
+            check(&format!("agent_wait{suffix}"), d.iter().map(|d| d.agent_wait_s).collect())?;
+            check(&format!("on_hold{suffix}"), d.iter().map(|d| d.on_hold_s).collect())?;
+            check(&format!("agent_work{suffix}"), d.iter().map(|d| d.agent_work_s).collect())?;
+        }
         let rated: Vec<u8> = live.iter().filter_map(|s| s.csat).collect();
         prop_assert_eq!(get(&r, "csat.rated").as_u64(), Some(rated.len() as u64));
         for entry in report.sla() {
