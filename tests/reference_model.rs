@@ -10,13 +10,16 @@
 //! (status moves and reopens), R6 (follow-ups, ignored events, the id memory), R7 (reply
 //! options), R8–R11 (the wait, handoffs, cancelled waits), R13–R17 (resolution, status time,
 //! replies, touch, FCR), R19 (last rating) and R39/R43 (finalization instants and their ties).
-//! Streams are in time order, with watermarks at some events' instants, which change no
-//! outcome (R21, R38), with gaps that land exactly on, and one second past, the reopen window
-//! and the idle timeout, and with delivery ids, new or repeating an earlier event's: a
-//! duplicate of the live instance is counted and changes nothing else; one of an earlier
-//! instance is judged as any event (R4, R43).
+//! Streams are in time order but for a few back-dated events, which come late (after a
+//! watermark at their place), out of order, or in order after all: the engine must reject
+//! the same events with the same kind, and a rejection changes nothing (R3, R41, R42). Some
+//! events are preceded by a watermark at their place, which finalizes what it passes (R39)
+//! and otherwise changes no outcome (R21, R38). Gaps land exactly on, and one second past,
+//! the reopen window and the idle timeout. Delivery ids are new or repeat an earlier
+//! event's: a duplicate of the live instance is counted and changes nothing else; one of an
+//! earlier instance is judged as any event (R4, R43).
 //!
-//! Four cases in five also run policies with short calendar targets: one with two
+//! Five cases in six also run policies with short targets: one with two
 //! `first_response` targets (the default policy's shape), `next_reply`, `first_resolution` and
 //! `full_resolution`; one with `requester_wait` and `agent_work`, which pause with the status;
 //! two policies chosen by priority, with different and unpaired targets (reply and
@@ -612,8 +615,12 @@ fn is_reply(m: SlaMetric) -> bool {
 #[derive(Debug)]
 enum Id {
     Live(Box<Live>),
-    /// Finalized: its instance number and finalization instant (R6).
-    Final(u32, i64),
+    /// Finalized: its instance number, finalization instant and last event time (R6, R43).
+    Final {
+        instance: u32,
+        at: i64,
+        last_at: i64,
+    },
 }
 
 fn bucket(s: Status) -> Option<usize> {
@@ -1061,51 +1068,94 @@ struct Model {
     ignored: u64,
     /// Events whose delivery id the live instance has seen (R4).
     duplicates: u64,
+    watermark: i64,
     latest: i64,
 }
 
 impl Model {
-    /// A watermark (R38): it moves only the finish instant here, as the streams are in time
-    /// order and it is never past the next event.
+    /// A watermark (R38): what is older is late (R41), and it moves the finish instant. An
+    /// instance whose finalization instant it passes is finalized (R39), so that the id's
+    /// events are judged as after finalization from then on.
     fn advance_to(&mut self, t: i64) {
+        self.watermark = self.watermark.max(t);
         self.latest = self.latest.max(t);
+        let due: Vec<String> = self
+            .ids
+            .iter()
+            .filter(|(_, state)| matches!(state, Id::Live(live) if live.due(self.o).0 < t))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in due {
+            self.finalize_due(&id);
+        }
     }
 
-    /// Event `step` of conversation `id` at `t`, with an optional delivery id (R4).
-    fn apply(&mut self, id: &str, t: i64, step: Step, delivery: Option<&str>) {
+    /// Finalizes the live instance of `id` at its finalization instant (R39).
+    fn finalize_due(&mut self, id: &str) {
+        let Some(Id::Live(live)) = self.ids.remove(id) else {
+            unreachable!()
+        };
+        let (due, by) = live.due(self.o);
+        let (instance, last_at) = (live.instance, live.last_at);
+        self.done
+            .push(live.finalize(id, due, by, None, self.o, &mut self.rates));
+        self.ids.insert(
+            id.to_string(),
+            Id::Final {
+                instance,
+                at: due,
+                last_at,
+            },
+        );
+    }
+
+    /// Event `step` of conversation `id` at `t`, with an optional delivery id (R4); the
+    /// rejection's code if the event is rejected (R41, R42), which then changes nothing.
+    fn apply(&mut self, id: &str, t: i64, step: Step, delivery: Option<&str>) -> Result<(), &'static str> {
         let o = self.o;
         // Finalize what became due strictly before this event (R39, R43).
-        if let Some(Id::Live(live)) = self.ids.get(id) {
-            let (due, by) = live.due(o);
-            if due < t {
-                let Some(Id::Live(live)) = self.ids.remove(id) else {
-                    unreachable!()
-                };
-                let instance = live.instance;
-                self.done
-                    .push(live.finalize(id, due, by, None, o, &mut self.rates));
-                self.ids.insert(id.to_string(), Id::Final(instance, due));
-            }
+        if matches!(self.ids.get(id), Some(Id::Live(live)) if live.due(o).0 < t) {
+            self.finalize_due(id);
         }
         // R4: a delivery id the live instance has seen: counted, nothing else (not even the
         // finish instant moves). One seen by an earlier instance only is no duplicate (R43).
         if let (Some(d), Some(Id::Live(live))) = (delivery, self.ids.get(id)) {
             if live.deliveries.iter().any(|seen| seen == d) {
                 self.duplicates += 1;
-                return;
+                return Ok(());
             }
+        }
+        // R41, R42: then late, then out of order: before the live instance's last event, or
+        // the last event of a finalized one while the id is remembered (R6, R43).
+        if t < self.watermark {
+            return Err("late");
+        }
+        match self.ids.get(id) {
+            Some(Id::Live(live)) if t < live.last_at => return Err("out_of_order"),
+            Some(&Id::Final { at, last_at, .. }) if t <= at + o.reopen_window && t < last_at => {
+                return Err("out_of_order")
+            }
+            _ => {}
         }
         self.latest = self.latest.max(t);
         let customer_public = matches!(step, Step::Message(Author::Customer, true, _));
         let (mut live, created) = match self.ids.remove(id) {
             None => (Live::new(1, t), true),
             // R6: the id memory lasts until reopen_window after the finalization instant.
-            Some(Id::Final(_, fin)) if t > fin + o.reopen_window => (Live::new(1, t), true),
-            Some(Id::Final(n, _)) if customer_public => (Live::new(n + 1, t), true),
-            Some(Id::Final(n, fin)) => {
+            Some(Id::Final { at, .. }) if t > at + o.reopen_window => (Live::new(1, t), true),
+            Some(Id::Final { instance, .. }) if customer_public => (Live::new(instance + 1, t), true),
+            Some(Id::Final { instance, at, .. }) => {
+                // R43: an ignored event moves the id's last event time.
                 self.ignored += 1;
-                self.ids.insert(id.to_string(), Id::Final(n, fin));
-                return;
+                self.ids.insert(
+                    id.to_string(),
+                    Id::Final {
+                        instance,
+                        at,
+                        last_at: t,
+                    },
+                );
+                return Ok(());
             }
             Some(Id::Live(l)) => (*l, false),
         };
@@ -1179,8 +1229,15 @@ impl Model {
                 let instance = live.instance;
                 self.done
                     .push(live.finalize(id, t, FinalizedBy::Closed, None, o, &mut self.rates));
-                self.ids.insert(id.to_string(), Id::Final(instance, t));
-                return;
+                self.ids.insert(
+                    id.to_string(),
+                    Id::Final {
+                        instance,
+                        at: t,
+                        last_at: t,
+                    },
+                );
+                return Ok(());
             }
             Step::Status(s) => {
                 if s == Status::Solved && live.status != Status::Solved {
@@ -1206,11 +1263,19 @@ impl Model {
                 let instance = live.instance;
                 self.done
                     .push(live.finalize(id, t, FinalizedBy::Excluded, Some(reason), o, &mut self.rates));
-                self.ids.insert(id.to_string(), Id::Final(instance, t));
-                return;
+                self.ids.insert(
+                    id.to_string(),
+                    Id::Final {
+                        instance,
+                        at: t,
+                        last_at: t,
+                    },
+                );
+                return Ok(());
             }
         }
         self.ids.insert(id.to_string(), Id::Live(Box::new(live)));
+        Ok(())
     }
 
     /// R38: the finish instant is the later of the watermark and the latest event time;
@@ -1458,6 +1523,11 @@ enum Delivery {
     Again(usize),
 }
 
+/// How far an event is back-dated from its place in the stream: mostly not at all.
+fn back() -> impl Strategy<Value = i64> {
+    prop_oneof![24 => Just(0i64), 1 => 1i64..600, 1 => 600i64..4000]
+}
+
 fn delivery() -> impl Strategy<Value = Delivery> {
     prop_oneof![
         3 => Just(Delivery::None),
@@ -1466,20 +1536,20 @@ fn delivery() -> impl Strategy<Value = Delivery> {
     ]
 }
 
-/// One event of a case: conversation, instant, step, a watermark at its instant before it,
-/// and its delivery id.
-type Timed = (String, i64, Step, bool, Option<String>);
+/// One event of a case: conversation, instant, step, a watermark before it, and its
+/// delivery id.
+type Timed = (String, i64, Step, Option<i64>, Option<String>);
 
 fn case() -> impl Strategy<Value = (Options, Vec<Timed>)> {
     options().prop_flat_map(|o| {
-        let timed = (gap(o), step(), prop::bool::weighted(0.2), delivery());
+        let timed = (gap(o), step(), prop::bool::weighted(0.2), delivery(), back());
         let conversation = (0i64..3000, prop::collection::vec(timed, 1..30));
         prop::collection::vec(conversation, 1..5).prop_map(move |convs| {
             let mut events = Vec::new();
             for (i, (start, steps)) in convs.into_iter().enumerate() {
                 let mut t = T0 + start;
                 let mut given: Vec<String> = Vec::new();
-                for (j, (g, s, watermark, d)) in steps.into_iter().enumerate() {
+                for (j, (g, s, watermark, d, back)) in steps.into_iter().enumerate() {
                     t += g;
                     let d = match d {
                         Delivery::None => None,
@@ -1490,10 +1560,16 @@ fn case() -> impl Strategy<Value = (Options, Vec<Timed>)> {
                         Delivery::Again(k) if !given.is_empty() => Some(given[k % given.len()].clone()),
                         Delivery::Again(_) => None,
                     };
-                    events.push((format!("c{i}"), t, s, watermark, d));
+                    events.push((format!("c{i}"), t, s, watermark.then_some(t), d, back));
                 }
             }
             events.sort_by_key(|e| e.1); // stable: order within a conversation is kept
+                                         // Back-dated events keep their place in the stream: after a watermark at their
+                                         // place, they are late; else out of order, or in order after all.
+            let events = events
+                .into_iter()
+                .map(|(c, t, s, w, d, back)| (c, t - back, s, w, d))
+                .collect();
             (o, events)
         })
     })
@@ -1506,18 +1582,21 @@ proptest! {
     fn r2_to_r19_r39_the_engine_agrees_with_a_naive_model_of_the_rules((o, events) in case()) {
         let mut engine = Engine::new(o.config()).expect("engine");
         engine.collect_summaries(true);
-        let mut model = Model { o, rates: Rates::default(), ids: HashMap::new(), done: Vec::new(), ignored: 0, duplicates: 0, latest: i64::MIN };
+        let mut model = Model { o, rates: Rates::default(), ids: HashMap::new(), done: Vec::new(), ignored: 0, duplicates: 0, watermark: i64::MIN, latest: i64::MIN };
+        let mut rejected = 0;
         for (id, t, step, watermark, delivery) in &events {
-            if *watermark {
-                engine.advance_to(Timestamp::from_unix(*t));
-                model.advance_to(*t);
+            if let Some(w) = *watermark {
+                engine.advance_to(Timestamp::from_unix(w));
+                model.advance_to(w);
             }
             let mut event = Event::new(id.as_str(), Timestamp::from_unix(*t), step.kind());
             if let Some(d) = delivery {
                 event = event.with_id(d.as_str());
             }
-            engine.ingest(&event).map_err(|e| TestCaseError::fail(format!("rejected: {e}")))?;
-            model.apply(id, *t, *step, delivery.as_deref());
+            let got = engine.ingest(&event).map(|_| ()).map_err(|e| e.code());
+            let want = model.apply(id, *t, *step, delivery.as_deref());
+            prop_assert_eq!(got, want, "{} at {}: {:?}", id, t, step);
+            rejected += u64::from(want.is_err());
         }
         let report = engine.finish();
         let mut got: Vec<Expected> = engine.drain_summaries().map(|s| from_engine(&s)).collect();
@@ -1532,5 +1611,6 @@ proptest! {
         prop_assert_eq!(report.duplicates(), duplicates);
         prop_assert_eq!(Rates::of(&report), rates);
         prop_assert_eq!(report.conversations().total, want.len() as u64);
+        prop_assert_eq!(report.rejected(), rejected);
     }
 }
