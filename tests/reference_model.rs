@@ -89,7 +89,7 @@ struct Options {
     count_bot: bool,
     count_automation: bool,
     clocks: Clocks,
-    /// The policies, all on the calendar clock; none: `"policies": []`.
+    /// The policies (their targets' clocks: `clocks`); none: `"policies": []`.
     policies: &'static [Policy],
 }
 
@@ -1511,9 +1511,6 @@ fn options() -> impl Strategy<Value = Options> {
         )
 }
 
-/// Up to four conversations, each a start offset and timed steps, interleaved by time.
-/// Each event may be preceded by a watermark at its own instant, which makes no event late
-/// (the stream is in time order) and must change nothing (R21, R38).
 /// An event's delivery id (R4): none, a new one, or that of an earlier event of the same
 /// conversation (the k-th, modulo their number; none if there is none yet).
 #[derive(Debug, Clone, Copy)]
@@ -1540,6 +1537,9 @@ fn delivery() -> impl Strategy<Value = Delivery> {
 /// delivery id.
 type Timed = (String, i64, Step, Option<i64>, Option<String>);
 
+/// Up to four conversations, each a start offset and timed steps, interleaved by time. An
+/// event may be preceded by a watermark at its place in the stream, and may be back-dated
+/// from that place (`back`).
 fn case() -> impl Strategy<Value = (Options, Vec<Timed>)> {
     options().prop_flat_map(|o| {
         let timed = (gap(o), step(), prop::bool::weighted(0.2), delivery(), back());
