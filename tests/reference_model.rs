@@ -765,29 +765,33 @@ impl Live {
                     continue;
                 };
                 let (last_solved, status, clock) = (self.last_solved, self.status, o.clock(k));
-                let from_creation = self.used_since_creation(metric, clock, t);
+                // A pausing target keeps the seconds its clock used (R24): on the same clock,
+                // what it counted; on another, that clock's time since creation in the
+                // statuses it runs in.
+                let old = self.sla[i];
+                let used = match pausing(metric) {
+                    false => None,
+                    true if old.clock == clock => {
+                        let running = !old.paused && !old.fulfilled;
+                        Some(
+                            old.used
+                                + if running {
+                                    clock.between(old.resumed_at, t)
+                                } else {
+                                    0
+                                },
+                        )
+                    }
+                    true => Some(self.used_since_creation(metric, clock, t)),
+                };
                 let inst = &mut self.sla[i];
                 inst.policy = name;
                 inst.threshold = threshold;
-                if pausing(metric) {
-                    // On the same clock, what it used; on another, that clock's time since
-                    // creation in the statuses it runs in (R24).
-                    let running = !inst.paused && !inst.fulfilled;
-                    let used = if clock == inst.clock {
-                        inst.used
-                            + if running {
-                                clock.between(inst.resumed_at, t)
-                            } else {
-                                0
-                            }
-                    } else {
-                        from_creation
-                    };
-                    inst.clock = clock;
+                inst.clock = clock;
+                if let Some(used) = used {
                     inst.place(used, t, status, last_solved);
                     continue;
                 }
-                inst.clock = clock;
                 inst.deadline = clock.deadline(inst.start, threshold);
                 let late = if inst.fulfilled {
                     last_solved.is_some_and(|r| r > inst.deadline)
