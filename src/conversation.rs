@@ -8,9 +8,10 @@ use crate::intern::{Names, NONE};
 use crate::sla::{Instance, Instances, Rules, State, NO_POLICY};
 use crate::Timestamp;
 
-/// One reply sample (R9): the wait it ends and who ended it, in 16 bytes: the reply instant,
-/// then the wait (40 bits: 34 000 years, more than any two instants R1 accepts lie apart) and
-/// the replying agent (24 bits: interned ids stay below 2^16, `NONE` and `OTHER` are mapped).
+/// One reply sample (R9): the wait it ends and who ended it, in two words of a [`Trail`]: the
+/// reply instant, then the wait (39 bits: 17 000 years, more than any two instants R1 accepts
+/// lie apart) and the replying agent (24 bits: interned ids stay below 2^16, `NONE` and `OTHER`
+/// are mapped). Both words have their top bit set ([`SAMPLE_TAG`]), which no id hash has.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Sample {
     end: Timestamp,
@@ -20,13 +21,19 @@ pub(crate) struct Sample {
 const AGENT_BITS: u32 = 24;
 const AGENT_MASK: u64 = (1 << AGENT_BITS) - 1;
 /// Longest wait a sample holds.
-const MAX_WAIT_S: i64 = (1 << (64 - AGENT_BITS)) - 1;
+const MAX_WAIT_S: i64 = (1 << (63 - AGENT_BITS)) - 1;
+/// The top bit: set in both words of a sample, clear in every id hash, so a [`Trail`] tells
+/// them apart without counting them.
+const SAMPLE_TAG: u64 = 1 << 63;
+/// Shifts a reply instant (within R1's years 0000–9999, so within ±2^62 seconds) to a
+/// non-negative number below 2^63.
+const END_BIAS: i64 = 1 << 62;
 
 impl Sample {
     /// `None` if `start` is after `end` or the wait does not fit (a corrupt checkpoint only).
     pub(crate) fn new(start: Timestamp, end: Timestamp, agent: u32) -> Option<Sample> {
         let wait = end.secs_since(start);
-        if !(0..=MAX_WAIT_S).contains(&wait) {
+        if !(0..=MAX_WAIT_S).contains(&wait) || !(-END_BIAS..END_BIAS).contains(&end.as_unix()) {
             return None;
         }
         // NONE and OTHER (u32::MAX, u32::MAX - 1) keep their low 24 bits, which no interned
@@ -62,81 +69,121 @@ impl Sample {
     }
 
     fn to_words(self) -> [u64; 2] {
-        [self.end.as_unix() as u64, self.wait_and_agent]
+        [
+            (self.end.as_unix() + END_BIAS) as u64 | SAMPLE_TAG,
+            self.wait_and_agent | SAMPLE_TAG,
+        ]
     }
 
     fn from_words(w: &[u64]) -> Sample {
         Sample {
-            end: Timestamp::from_unix(w[0] as i64),
-            wait_and_agent: w[1],
+            end: Timestamp::from_unix((w[0] & !SAMPLE_TAG) as i64 - END_BIAS),
+            wait_and_agent: w[1] & !SAMPLE_TAG,
         }
     }
 }
 
 /// A conversation's reply samples (R9) and the hashes of its event ids (R4) in one heap list,
 /// so an event touches one allocation, not two: the samples first, two words each, then the
-/// ids. A reply moves the ids up two words; a conversation has few of either.
+/// ids. Sample words carry [`SAMPLE_TAG`] and id hashes do not, so the list needs no count of
+/// its samples; it is a boxed slice whose spare words are zero, with the count of used words
+/// beside it (24 bytes inline rather than a vector's 24 plus two counts). A reply moves the ids
+/// up two words; a conversation has few of either.
 #[derive(Debug, Default)]
 pub(crate) struct Trail {
-    words: Vec<u64>,
-    /// How many samples lead the list (two words each).
-    sample_count: u32,
-    /// One bit per remembered id hash (a 32-bit Bloom filter, in what was padding): a new id,
-    /// most events' case, is known new without reading the list, whose cache miss was the
-    /// last one an event waited on at hundreds of thousands of open conversations.
+    words: Box<[u64]>,
+    /// Words in use.
+    used: u32,
+    /// One bit per remembered id hash (a 32-bit Bloom filter): a new id, most events' case,
+    /// is known new without reading the list, whose cache miss was the last one an event
+    /// waited on at hundreds of thousands of open conversations.
     id_filter: u32,
 }
 
 impl Trail {
+    #[inline]
+    fn list(&self) -> &[u64] {
+        &self.words[..self.used as usize]
+    }
+
+    /// How many words the samples take: the leading tagged ones.
+    #[inline]
+    fn sample_words(&self) -> usize {
+        self.list().iter().take_while(|&&w| w & SAMPLE_TAG != 0).count()
+    }
+
     /// The reply samples in order: the first is the FRT, the rest NRTs (R9).
     #[inline]
     pub(crate) fn samples(&self) -> impl DoubleEndedIterator<Item = Sample> + ExactSizeIterator + Clone + '_ {
-        self.words[..2 * self.sample_count as usize]
+        self.list()[..self.sample_words()]
             .chunks_exact(2)
             .map(Sample::from_words)
     }
 
     #[inline]
     fn has_samples(&self) -> bool {
-        self.sample_count > 0
+        self.list().first().is_some_and(|&w| w & SAMPLE_TAG != 0)
+    }
+
+    /// Makes room for `extra` more words, growing by half rather than doubling: these lists
+    /// are short and many, so spare capacity is most of their memory (R40).
+    #[inline]
+    fn make_room(&mut self, extra: usize) {
+        let used = self.used as usize;
+        if self.words.len() - used < extra {
+            let mut words = std::mem::take(&mut self.words).into_vec();
+            let grown = used + (used / 2 + 2).max(extra);
+            words.reserve_exact(grown - words.len());
+            words.resize(grown, 0);
+            self.words = words.into_boxed_slice();
+        }
     }
 
     fn push_sample(&mut self, s: Sample) {
-        make_room(&mut self.words, 2);
-        let at = 2 * self.sample_count as usize;
-        let len = self.words.len();
-        self.words.extend_from_slice(&[0, 0]);
-        self.words.copy_within(at..len, at + 2);
+        self.make_room(2);
+        let at = self.sample_words();
+        let used = self.used as usize;
+        self.words.copy_within(at..used, at + 2);
         self.words[at..at + 2].copy_from_slice(&s.to_words());
-        self.sample_count += 1;
+        self.used += 2;
     }
 
     /// The id hashes, in arrival order.
     #[inline]
     fn ids(&self) -> &[u64] {
-        &self.words[2 * self.sample_count as usize..]
+        &self.list()[self.sample_words()..]
     }
 
-    /// The filter bit of an id hash: from its top bits (the hash is avalanched, R4).
+    /// An id hash as the list holds it: without [`SAMPLE_TAG`] (63 bits of it are kept).
+    #[inline]
+    fn untagged(h: u64) -> u64 {
+        h & !SAMPLE_TAG
+    }
+
+    /// The filter bit of an id hash: from its top kept bits (the hash is avalanched, R4).
     #[inline]
     fn filter_bit(h: u64) -> u32 {
-        1 << (h >> 59)
+        1 << ((h >> 58) & 31)
     }
 
     #[inline]
     fn has_id(&self, h: u64) -> bool {
-        self.id_filter & Trail::filter_bit(h) != 0 && self.ids().contains(&h)
+        let h = Trail::untagged(h);
+        // Sample words are tagged, so searching them too finds nothing false.
+        self.id_filter & Trail::filter_bit(h) != 0 && self.list().contains(&h)
     }
 
     #[inline]
     fn push_id(&mut self, h: u64) {
-        make_room(&mut self.words, 1);
-        self.words.push(h);
+        let h = Trail::untagged(h);
+        self.make_room(1);
+        self.words[self.used as usize] = h;
+        self.used += 1;
         self.id_filter |= Trail::filter_bit(h);
     }
 
     fn heap_bytes(&self) -> usize {
-        self.words.capacity() * std::mem::size_of::<u64>()
+        self.words.len() * std::mem::size_of::<u64>()
     }
 }
 
@@ -316,15 +363,6 @@ pub(crate) struct Conversation {
     pub(crate) sla: Instances,
 }
 
-/// Makes room for `extra` more elements, growing by half rather than doubling: per-conversation
-/// lists are short and many, so spare capacity is most of their memory (R40).
-#[inline]
-fn make_room<T>(v: &mut Vec<T>, extra: usize) {
-    if v.capacity() - v.len() < extra {
-        v.reserve_exact((v.len() / 2 + 2).max(extra));
-    }
-}
-
 /// What applying an event did that the engine must act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Applied {
@@ -339,7 +377,7 @@ impl Conversation {
     /// batch's states this way, so that their cache misses overlap.
     #[inline]
     pub(crate) fn warm(&self) -> u64 {
-        let list = &self.trail.words;
+        let list = self.trail.list();
         let first_deadline = self.sla.first().map_or(0, |i| i.deadline.as_unix());
         [
             self.last_at.as_unix() as u64,
@@ -385,11 +423,7 @@ impl Conversation {
             timer_due: Timestamp::MAX,
             next_deadline: Timestamp::MAX,
             sla_changed: false,
-            trail: Trail {
-                words: Vec::new(),
-                sample_count: 0,
-                id_filter: 0,
-            },
+            trail: Trail::default(),
             sla: Instances::default(),
         }
     }
@@ -1174,17 +1208,13 @@ pub(crate) mod encode {
         let next_deadline = r.ts()?;
         r.u64()?; // formerly a filter over the ids
         let n = r.len()?;
-        let mut trail = Trail {
-            words: Vec::with_capacity(2 * n),
-            sample_count: u32::try_from(n).map_err(|_| Error::encoding("too many reply samples"))?,
-            id_filter: 0,
-        };
+        let mut trail = Trail::default();
         for _ in 0..n {
             let (start, end) = (r.ts()?, r.ts()?);
             let agent = interned(r.u32()?, &names.agents, "agent")?;
             let sample = Sample::new(start, end, agent)
                 .ok_or_else(|| Error::encoding(format!("a reply sample from {start} to {end}")))?;
-            trail.words.extend(sample.to_words());
+            trail.push_sample(sample);
         }
         let n = r.len()?;
         let mut sla = Instances::default();
@@ -1220,7 +1250,6 @@ pub(crate) mod encode {
             });
         }
         let n = r.len()?;
-        trail.words.reserve_exact(n);
         for _ in 0..n {
             trail.push_id(r.u64()?);
         }
@@ -1269,5 +1298,47 @@ mod tests {
         assert_eq!(std::mem::size_of::<crate::sla::Instances>(), 64);
         assert_eq!(std::mem::size_of::<super::Sample>(), 16);
         assert_eq!(std::mem::size_of::<crate::sla::Instance>(), 32);
+    }
+
+    /// R4, R9: a trail keeps replies and ids apart, in order, whatever their bits: instants at
+    /// both ends of R1's years, id hashes with their top bit set or not, any interleaving.
+    #[test]
+    fn r4_r9_trail_keeps_samples_and_ids_apart() {
+        use super::{Sample, Trail};
+        use crate::intern::NONE;
+        use crate::Timestamp;
+        let first = Timestamp::from_unix(-62_167_219_200); // 0000-01-01T00:00:00Z
+        let last = Timestamp::from_unix(253_402_300_799); // 9999-12-31T23:59:59Z
+        let samples = [
+            Sample::new(first, first, 0),
+            Sample::new(first, first.add_secs(59), NONE),
+            Sample::new(first, last, 7),
+            Sample::new(Timestamp::from_unix(0), Timestamp::from_unix(3600), 65_535),
+            Sample::new(last.add_secs(-1), last, NONE - 1),
+        ]
+        .map(|s| s.expect("fits"));
+        let ids = [0, 1, u64::MAX, 1 << 63, (1 << 63) - 1, 0x0123_4567_89ab_cdef];
+        let mut trail = Trail::default();
+        assert!(!trail.has_samples() && !trail.has_id(0));
+        for k in 0..ids.len().max(samples.len()) {
+            if let Some(&h) = ids.get(k) {
+                trail.push_id(h);
+            }
+            if let Some(&s) = samples.get(k) {
+                trail.push_sample(s);
+            }
+            let got: Vec<_> = trail.samples().map(|s| (s.start(), s.end(), s.agent())).collect();
+            let want: Vec<_> = samples[..=k.min(samples.len() - 1)]
+                .iter()
+                .map(|s| (s.start(), s.end(), s.agent()))
+                .collect();
+            assert_eq!(got, want);
+            let seen = &ids[..=k.min(ids.len() - 1)];
+            assert_eq!(trail.ids().len(), seen.len());
+            assert!(seen.iter().all(|&h| trail.has_id(h)));
+            assert!(trail.has_samples());
+        }
+        assert!(!trail.has_id(2) && !trail.has_id(42));
+        assert!(trail.heap_bytes() >= 8 * (2 * samples.len() + ids.len()));
     }
 }
