@@ -492,7 +492,6 @@ impl Engine {
                 conv.remember_id(h);
             }
             let applied = conv.apply(&ev.kind, t, false, &self.rules, &mut self.names);
-            conv.refresh_next_deadline();
             self.latest = self.latest.max(t);
             if let Some(tr) = &mut self.tracker {
                 tr.record(&Key::new(&ev.conversation), conv, t, &self.rules);
@@ -561,7 +560,6 @@ impl Engine {
             conv.remember_id(id_hash(id));
         }
         let applied = conv.apply(&ev.kind, t, true, &self.rules, &mut self.names);
-        conv.refresh_next_deadline();
         self.latest = self.latest.max(t);
         let key = Key::new(&ev.conversation);
         if let Some(tr) = &mut self.tracker {

@@ -8,6 +8,35 @@ pub(crate) const NONE: u32 = u32::MAX;
 /// The id every value past the interner's cap maps to.
 pub(crate) const OTHER: u32 = u32::MAX - 1;
 
+/// An interned attribute value in 16 bits, as a conversation keeps its channel, brand, team and
+/// agent: ids as they are (every interner stays below [`ATTRIBUTE_CAP`]), [`OTHER`] and
+/// [`NONE`] as the top two values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SmallId(u16);
+
+impl SmallId {
+    pub(crate) const NONE: SmallId = SmallId(u16::MAX);
+    const OTHER: SmallId = SmallId(u16::MAX - 1);
+
+    #[inline]
+    pub(crate) fn new(id: u32) -> SmallId {
+        match id {
+            NONE => SmallId::NONE,
+            // No interner reaches OTHER's 16-bit value (ATTRIBUTE_CAP), so only OTHER gets it.
+            _ => u16::try_from(id).map_or(SmallId::OTHER, |x| SmallId(x.min(u16::MAX - 1))),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn get(self) -> u32 {
+        match self {
+            SmallId::NONE => NONE,
+            SmallId::OTHER => OTHER,
+            SmallId(x) => u32::from(x),
+        }
+    }
+}
+
 /// FxHash (as in rustc): a few cycles per 8 bytes. Conversation ids come from the embedding
 /// product, not from an adversary on the open internet; callers who fear hash flooding can
 /// pre-hash ids.
@@ -170,8 +199,9 @@ impl Interner {
     }
 }
 
-/// Distinct values per attribute before new ones share the id [`OTHER`].
-const ATTRIBUTE_CAP: usize = 65_536;
+/// Distinct values per attribute before new ones share the id [`OTHER`]: ids stay below the
+/// two values [`SmallId`] keeps for `OTHER` and `NONE`.
+pub(crate) const ATTRIBUTE_CAP: usize = u16::MAX as usize - 1;
 // Reply samples keep the agent in 24 bits, with `NONE` and `OTHER` in the top two values.
 const _: () = assert!(ATTRIBUTE_CAP < (1 << 24) - 2);
 
@@ -300,6 +330,20 @@ impl std::fmt::Debug for Key {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// R35, §6: every id an interner hands out, and `OTHER` and `NONE`, survive 16 bits.
+    #[test]
+    fn small_ids_keep_every_interned_id() {
+        let last = ATTRIBUTE_CAP as u32 - 1;
+        for id in [0, 1, 4242, last, OTHER, NONE] {
+            assert_eq!(SmallId::new(id).get(), id);
+        }
+        let mut values = Interner::new(ATTRIBUTE_CAP);
+        for i in 0..ATTRIBUTE_CAP {
+            assert_eq!(values.intern(&format!("v{i}")), i as u32);
+        }
+        assert_eq!(values.intern("one too many"), OTHER);
+    }
 
     #[test]
     fn tail_word_equals_the_zero_padded_copy() {

@@ -369,13 +369,13 @@ impl Report {
             }
             self.fcr.touch[Touch::of(conv.replies) as usize] += 1;
         }
-        if conv.customer_seen {
+        if conv.customer_seen() {
             self.response_rate.eligible += 1;
             if conv.replies > 0 {
                 self.response_rate.replied += 1;
             }
         }
-        if let Some(s) = conv.csat {
+        if let Some(s) = conv.csat() {
             self.csat.rated += 1;
             self.csat.score_sum += s as u64;
             if s >= 4 {

@@ -357,9 +357,9 @@ impl Breakdown {
     /// key not seen before ([`Breakdown::name`]).
     fn key(&self, conv: &Conversation, rules: &Rules) -> u64 {
         match self.by {
-            Dimension::Channel => u64::from(conv.channel),
-            Dimension::Brand => u64::from(conv.brand),
-            Dimension::Team => u64::from(conv.team),
+            Dimension::Channel => u64::from(conv.channel.get()),
+            Dimension::Brand => u64::from(conv.brand.get()),
+            Dimension::Team => u64::from(conv.team.get()),
             Dimension::Agent => u64::from(conv.agent_of_record()),
             Dimension::Priority => conv.priority as u64,
             Dimension::Policy => u64::from(conv.policy),
@@ -371,9 +371,9 @@ impl Breakdown {
 
     fn name(&self, conv: &Conversation, rules: &Rules, names: &Names) -> String {
         match self.by {
-            Dimension::Channel => value_name(conv.channel, &names.channels),
-            Dimension::Brand => value_name(conv.brand, &names.brands),
-            Dimension::Team => value_name(conv.team, &names.teams),
+            Dimension::Channel => value_name(conv.channel.get(), &names.channels),
+            Dimension::Brand => value_name(conv.brand.get(), &names.brands),
+            Dimension::Team => value_name(conv.team.get(), &names.teams),
             Dimension::Agent => value_name(conv.agent_of_record(), &names.agents),
             Dimension::Priority => conv.priority.as_str().to_owned(),
             Dimension::Policy => match conv.policy {

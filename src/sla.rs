@@ -142,6 +142,14 @@ impl Rules {
                 crate::conversation::TRACKED_CLOCKS - 2
             )));
         }
+        for (what, values) in [("channel", &names.channels), ("brand", &names.brands)] {
+            if values.names().len() > crate::intern::ATTRIBUTE_CAP {
+                return Err(crate::Error::config(format!(
+                    "policies name more than {} distinct {what} values",
+                    crate::intern::ATTRIBUTE_CAP
+                )));
+            }
+        }
         if policies.len() >= NO_POLICY as usize {
             return Err(crate::Error::config("too many policies"));
         }
@@ -340,6 +348,21 @@ impl Instances {
                 }
             },
             Instances::Heap(v) => v.push(i),
+        }
+    }
+
+    /// R21: breaches every running instance whose deadline lies before `t`. Inline, it looks
+    /// at both slots without counting the used ones: an unused slot is never running.
+    #[inline]
+    pub(crate) fn breach_before(&mut self, t: Timestamp) {
+        let items: &mut [Instance] = match self {
+            Instances::Inline(items) => items,
+            Instances::Heap(v) => v,
+        };
+        for i in items {
+            if i.state == State::Running && i.deadline < t {
+                i.state = State::Breached;
+            }
         }
     }
 

@@ -182,7 +182,7 @@ pub(crate) fn measure(
 pub(crate) fn measure_without_replies(conv: &Conversation, c: usize, rules: &Rules) -> Durations {
     let clock = &rules.clocks[c];
     let span = |a: Timestamp, b: Timestamp| clock.between(a, b);
-    let st = conv.status_time.get(c).map(i64::from);
+    let st = conv.status_time(c).map(i64::from);
     Durations {
         first_response_s: None,
         next_reply_s: Vec::new(),
@@ -228,10 +228,10 @@ impl Summary {
             business: (rules.recorded > 1).then(|| durations(1)),
             replies: conv.replies,
             reopens: conv.reopens,
-            solved_without_reply: conv.solved_without_reply,
+            solved_without_reply: conv.solved_without_reply(),
             touch: resolved.then(|| Touch::of(conv.replies)),
             fcr: resolved && conv.replies == 1 && conv.reopens == 0,
-            csat: conv.csat,
+            csat: conv.csat(),
             finalized_at,
             finalized_by,
             sla: conv
@@ -247,10 +247,10 @@ impl Summary {
                 })
                 .collect(),
             segment: SegmentValues {
-                channel: name(conv.channel, &names.channels),
-                brand: name(conv.brand, &names.brands),
+                channel: name(conv.channel.get(), &names.channels),
+                brand: name(conv.brand.get(), &names.brands),
                 priority: conv.priority,
-                team: name(conv.team, &names.teams),
+                team: name(conv.team.get(), &names.teams),
                 agent: name(conv.agent_of_record(), &names.agents),
             },
         }

@@ -217,6 +217,42 @@ fn s6_config_errors() {
     assert!(none.policies.is_empty());
 }
 
+/// §6: policies may name up to 65 534 distinct channels (each keeps its own interned id, which a
+/// conversation stores in 16 bits); one more is a config error, never a silently shared id.
+#[test]
+fn s6_policies_name_at_most_65534_channels() {
+    use sla_metrics::{Author, Event, EventKind, Timestamp};
+    let config = |n: usize| {
+        let channels: Vec<String> = (0..n).map(|i| format!("ch{i}")).collect();
+        let json = serde_json::json!({"policies": [
+            {"name": "many", "when": {"channel": channels}, "targets": [{"metric": "first_response", "threshold_s": 60}]},
+            {"name": "rest", "targets": [{"metric": "first_response", "threshold_s": 7200}]}]});
+        Config::from_json(&json.to_string()).unwrap()
+    };
+    let err = Engine::new(config(65_535)).unwrap_err();
+    assert_eq!(err.code(), "config");
+    let mut engine = Engine::new(config(65_534)).unwrap();
+    engine.collect_summaries(true);
+    let t0: Timestamp = "2024-04-02T10:00:00Z".parse().unwrap();
+    for (id, channel) in [("last", "ch65533"), ("unnamed", "elsewhere")] {
+        let mut e = Event::message(id, t0, Author::Customer);
+        if let EventKind::Message { channel: c, .. } = &mut e.kind {
+            *c = Some(channel.into());
+        }
+        engine.ingest(&e).unwrap();
+    }
+    engine.finish();
+    let mut policies: Vec<_> = engine
+        .drain_summaries()
+        .map(|s| (s.conversation.clone(), s.sla[0].policy.clone()))
+        .collect();
+    policies.sort();
+    assert_eq!(
+        policies,
+        [("last".into(), "many".into()), ("unnamed".into(), "rest".into())]
+    );
+}
+
 mod live {
     use proptest::prelude::*;
     use sla_metrics::{Config, Engine, Event, Mix, SlaEvent, SlaEventKind, SlaMetric, Summary, Workload};
