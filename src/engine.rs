@@ -470,12 +470,12 @@ impl Engine {
             if t < self.watermark {
                 return Err(Error::late(&ev.conversation, ev.id.as_deref(), t, self.watermark));
             }
-            if t < conv.last_at {
+            if t < conv.last_at() {
                 return Err(Error::out_of_order(
                     &ev.conversation,
                     ev.id.as_deref(),
                     t,
-                    conv.last_at,
+                    conv.last_at(),
                 ));
             }
             if let Some(tr) = &mut self.tracker {
@@ -625,7 +625,7 @@ impl Engine {
         }
         Memory {
             instance: conv.instance,
-            last_at: conv.last_at,
+            last_at: conv.last_at(),
             finalized_at: at,
         }
     }
@@ -748,7 +748,7 @@ impl Engine {
         // A deterministic order for the summaries, whatever the table's layout. The sort key
         // is copied out of each box once, so the sort compares without chasing pointers.
         let mut open: Vec<(Timestamp, Box<Open>)> =
-            self.live.drain().map(|o| (o.conv.created_at, o)).collect();
+            self.live.drain().map(|o| (o.conv.created_at(), o)).collect();
         open.sort_unstable_by(|a, b| (a.0, &a.1.key).cmp(&(b.0, &b.1.key)));
         if remember {
             self.finalized.reserve(open.len());
@@ -932,7 +932,7 @@ impl Engine {
             if let Some(tr) = &mut e.tracker {
                 for (index, i) in conv.sla.iter().enumerate() {
                     if i.state == crate::sla::State::Running {
-                        tr.running.insert((i.deadline, key.clone(), index as u32));
+                        tr.running.insert((i.deadline(), key.clone(), index as u32));
                     }
                 }
             }

@@ -98,7 +98,7 @@ impl Tracker {
     /// Remembers the instances' states before a change.
     pub(crate) fn snapshot(&mut self, sla: &[Instance]) {
         self.before.clear();
-        self.before.extend(sla.iter().map(|i| (i.state, i.deadline)));
+        self.before.extend(sla.iter().map(|i| (i.state, i.deadline())));
     }
 
     /// Logs every transition since the snapshot and keeps the running index in step.
@@ -107,14 +107,14 @@ impl Tracker {
             let old = self.before.get(index).copied();
             let was_running = matches!(old, Some((State::Running, _)));
             let is_running = now.state == State::Running;
-            let moved = was_running && is_running && old.is_some_and(|(_, d)| d != now.deadline);
+            let moved = was_running && is_running && old.is_some_and(|(_, d)| d != now.deadline());
             if was_running && (!is_running || moved) {
                 if let Some((_, d)) = old {
                     self.running.remove(&(d, key.clone(), index as u32));
                 }
             }
             if is_running && (!was_running || moved) {
-                self.running.insert((now.deadline, key.clone(), index as u32));
+                self.running.insert((now.deadline(), key.clone(), index as u32));
             }
             let mut kinds: [Option<SlaEventKind>; 2] = [None, None];
             match old {
@@ -129,20 +129,20 @@ impl Tracker {
             for kind in kinds.into_iter().flatten() {
                 self.log.push(SlaEvent {
                     at: if kind == SlaEventKind::Breach {
-                        now.deadline
+                        now.deadline()
                     } else {
                         at
                     },
                     kind,
                     conversation: key.to_text(),
                     instance: conv.instance,
-                    created_at: conv.created_at,
+                    created_at: conv.created_at(),
                     index: index as u32,
                     policy: rules.policies[now.policy as usize].name.clone(),
                     metric: now.metric,
                     threshold_s: now.threshold_s(rules),
                     clock: rules.clock_names[now.clock as usize].clone(),
-                    deadline: now.deadline,
+                    deadline: now.deadline(),
                 });
             }
         }

@@ -364,7 +364,7 @@ impl Breakdown {
             Dimension::Priority => conv.priority as u64,
             Dimension::Policy => u64::from(conv.policy),
             Dimension::Day | Dimension::Week | Dimension::Month => {
-                period(self.by, conv.created_at, rules.segments.tz).0
+                period(self.by, conv.created_at(), rules.segments.tz).0
             }
         }
     }
@@ -381,7 +381,7 @@ impl Breakdown {
                 p => rules.policies[p as usize].name.clone(),
             },
             Dimension::Day | Dimension::Week | Dimension::Month => {
-                period(self.by, conv.created_at, rules.segments.tz).1
+                period(self.by, conv.created_at(), rules.segments.tz).1
             }
         }
     }

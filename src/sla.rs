@@ -8,6 +8,7 @@ use crate::clock::Clock;
 use crate::config::{Config, SlaMetric};
 use crate::intern::{Names, NONE};
 use crate::segment::{Dimension, Segments};
+use crate::time::Packed;
 use crate::{Priority, Result, Timestamp};
 
 /// Index of "no policy" (R23: no matching policy, no instances).
@@ -278,11 +279,11 @@ pub(crate) struct Instance {
     /// For reply metrics, where the wait started (R20, R10); for resolution metrics, creation;
     /// for pausing metrics, the start of the current running period (R24; their clock started at
     /// creation, which the conversation holds). One field, as no metric needs two of these.
-    pub(crate) anchor: Timestamp,
-    /// Clock seconds used before `since` (pausing metrics, R24).
-    pub(crate) used: i64,
+    pub(crate) anchor: Packed,
+    /// Clock seconds used before `anchor` (pausing metrics, R24).
+    pub(crate) used: Packed,
     /// The deadline in force (R43): current while running, as decided once final.
-    pub(crate) deadline: Timestamp,
+    pub(crate) deadline: Packed,
 }
 
 impl Instance {
@@ -291,6 +292,24 @@ impl Instance {
     #[inline]
     pub(crate) fn threshold_s(&self, rules: &Rules) -> i64 {
         rules.target(self.policy, self.target).threshold_s
+    }
+
+    /// See the field `anchor`.
+    #[inline]
+    pub(crate) fn anchor(&self) -> Timestamp {
+        self.anchor.instant()
+    }
+
+    /// See the field `used`.
+    #[inline]
+    pub(crate) fn used(&self) -> i64 {
+        self.used.get()
+    }
+
+    /// See the field `deadline`.
+    #[inline]
+    pub(crate) fn deadline(&self) -> Timestamp {
+        self.deadline.instant()
     }
 }
 
@@ -316,9 +335,9 @@ const UNUSED: Instance = Instance {
     metric: SlaMetric::FirstResponse,
     clock: 0,
     state: State::Cancelled,
-    anchor: Timestamp::MIN,
-    used: 0,
-    deadline: Timestamp::MIN,
+    anchor: Packed::at(Timestamp::MIN),
+    used: Packed::new(0),
+    deadline: Packed::at(Timestamp::MIN),
 };
 
 impl Default for Instances {
@@ -360,7 +379,7 @@ impl Instances {
             Instances::Heap(v) => v,
         };
         for i in items {
-            if i.state == State::Running && i.deadline < t {
+            if i.state == State::Running && i.deadline() < t {
                 i.state = State::Breached;
             }
         }
@@ -416,9 +435,9 @@ mod tests {
                 metric: SlaMetric::ALL[k as usize % SlaMetric::ALL.len()],
                 clock: k as u8,
                 state: State::Running,
-                anchor: Timestamp::from_unix(i64::from(k)),
-                used: i64::from(k) * 10,
-                deadline: Timestamp::from_unix(1000 + i64::from(k)),
+                anchor: Packed::new(i64::from(k)),
+                used: Packed::new(i64::from(k) * 10),
+                deadline: Packed::new(1000 + i64::from(k)),
             });
             assert_eq!(list.len(), usize::from(k) + 1);
             assert_eq!(list.heap_bytes() > 0, usize::from(k) >= INLINE_INSTANCES);
@@ -428,7 +447,7 @@ mod tests {
             let k = k as u16;
             assert_eq!((i.policy, i.target, i.clock), (k % 3, k, k as u8));
             assert_eq!(
-                (i.anchor.as_unix(), i.used, i.deadline.as_unix()),
+                (i.anchor().as_unix(), i.used(), i.deadline().as_unix()),
                 (i64::from(k), i64::from(k) * 10, 1000 + i64::from(k))
             );
             assert_eq!(i.state, State::Met);

@@ -186,9 +186,9 @@ pub(crate) fn measure_without_replies(conv: &Conversation, c: usize, rules: &Rul
     Durations {
         first_response_s: None,
         next_reply_s: Vec::new(),
-        first_resolution_s: conv.first_resolution_at.get().map(|r| span(conv.created_at, r)),
+        first_resolution_s: conv.first_resolution_at.get().map(|r| span(conv.created_at(), r)),
         full_resolution_s: if conv.resolved() {
-            conv.last_resolution_at.get().map(|r| span(conv.created_at, r))
+            conv.last_resolution_at.get().map(|r| span(conv.created_at(), r))
         } else {
             None
         },
@@ -221,7 +221,7 @@ impl Summary {
         Summary {
             conversation: key,
             instance: conv.instance,
-            created_at: conv.created_at,
+            created_at: conv.created_at(),
             initiated_by: conv.initiated_by,
             excluded: conv.excluded,
             calendar: durations(0),
@@ -243,7 +243,7 @@ impl Summary {
                     threshold_s: i.threshold_s(rules),
                     clock: rules.clock_names[i.clock as usize].clone(),
                     outcome: i.state.outcome(),
-                    deadline: i.deadline,
+                    deadline: i.deadline(),
                 })
                 .collect(),
             segment: SegmentValues {

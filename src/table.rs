@@ -170,7 +170,7 @@ mod tests {
         assert_eq!(table.len(), ids.len());
         for (i, id) in ids.iter().enumerate() {
             assert_eq!(
-                table.get(id.as_bytes()).map(|c| c.created_at.as_unix()),
+                table.get(id.as_bytes()).map(|c| c.created_at().as_unix()),
                 Some(i as i64)
             );
         }

@@ -390,8 +390,97 @@ impl<'de> serde::Deserialize<'de> for Timestamp {
     }
 }
 
+/// A whole number of seconds, or an instant, in 5 bytes rather than 8, for the state kept per
+/// open conversation (R40). Every instant R1 accepts (years 0000–9999) and every span between
+/// two of them lies within ±2^38 seconds, well inside the 40 bits kept; values beyond ±2^39
+/// saturate to `i64::MIN` / `i64::MAX`, so [`Timestamp::MIN`] and [`Timestamp::MAX`] come back
+/// as themselves and a deadline past the year 19 000 reads as never.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Packed([u8; 5]);
+
+/// The 40-bit values that stand for `i64::MIN` and `i64::MAX`.
+const PACKED_MIN: i64 = -(1 << 39);
+const PACKED_MAX: i64 = (1 << 39) - 1;
+
+impl Packed {
+    #[inline]
+    pub(crate) const fn new(v: i64) -> Packed {
+        let v = if v < PACKED_MIN {
+            PACKED_MIN
+        } else if v > PACKED_MAX {
+            PACKED_MAX
+        } else {
+            v
+        };
+        let b = v.to_le_bytes();
+        Packed([b[0], b[1], b[2], b[3], b[4]])
+    }
+
+    #[inline]
+    pub(crate) const fn get(self) -> i64 {
+        let b = self.0;
+        let low = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64;
+        // The top byte's sign extends over the upper bits.
+        let v = (b[4] as i8 as i64) << 32 | low;
+        match v {
+            PACKED_MIN => i64::MIN,
+            PACKED_MAX => i64::MAX,
+            v => v,
+        }
+    }
+
+    #[inline]
+    pub(crate) const fn at(t: Timestamp) -> Packed {
+        Packed::new(t.as_unix())
+    }
+
+    #[inline]
+    pub(crate) const fn instant(self) -> Timestamp {
+        Timestamp::from_unix(self.get())
+    }
+}
+
+impl fmt::Debug for Packed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    /// R1, R40: instants and spans within R1's years round-trip through 5 bytes exactly, and
+    /// the sentinels and anything further out saturate.
+    #[test]
+    fn r40_packed_keeps_every_accepted_instant() {
+        let first = Timestamp::from_unix(-62_167_219_200).as_unix(); // 0000-01-01T00:00:00Z
+        let last = Timestamp::from_unix(253_402_300_799).as_unix(); // 9999-12-31T23:59:59Z
+        for v in [
+            0,
+            1,
+            -1,
+            first,
+            last,
+            last - first,
+            first - last,
+            1 << 38,
+            -(1 << 38),
+        ] {
+            assert_eq!(Packed::new(v).get(), v, "{v}");
+        }
+        for (v, want) in [
+            (i64::MIN, i64::MIN),
+            (i64::MAX, i64::MAX),
+            (-(1 << 39), i64::MIN),
+            ((1 << 39) - 1, i64::MAX),
+            (1 << 45, i64::MAX),
+            (-(1 << 45), i64::MIN),
+        ] {
+            assert_eq!(Packed::new(v).get(), want, "{v}");
+        }
+        assert_eq!(Packed::at(Timestamp::MAX).instant(), Timestamp::MAX);
+        assert_eq!(Packed::at(Timestamp::MIN).instant(), Timestamp::MIN);
+    }
     use super::*;
 
     #[test]
