@@ -264,7 +264,8 @@ impl MaybeAt {
 
     #[inline]
     pub(crate) fn get(self) -> Option<Timestamp> {
-        self.is_some().then(|| self.0.instant())
+        // Not NONE, so an accepted instant.
+        self.is_some().then(|| self.0.raw_instant())
     }
 
     #[inline]
@@ -370,11 +371,11 @@ impl Conversation {
     #[inline]
     pub(crate) fn warm(&self) -> u64 {
         let list = self.trail.list();
-        let first_deadline = self.sla.first().map_or(0, |i| i.deadline().as_unix());
+        let first_deadline = self.sla.first().map_or(0, |i| i.deadline.raw());
         [
-            self.last_at.get() as u64,
+            self.last_at.raw() as u64,
             self.timer_due.as_unix() as u64,
-            self.waiting_since.0.get() as u64,
+            self.waiting_since.0.raw() as u64,
             self.tags,
             u64::from(self.replies),
             first_deadline as u64,
@@ -388,19 +389,19 @@ impl Conversation {
     /// The instant of the instance's first event (R2).
     #[inline]
     pub(crate) fn created_at(&self) -> Timestamp {
-        self.created_at.instant()
+        self.created_at.raw_instant()
     }
 
     /// The last applied event (R3, R39 idle).
     #[inline]
     pub(crate) fn last_at(&self) -> Timestamp {
-        self.last_at.instant()
+        self.last_at.raw_instant()
     }
 
     /// The last status change.
     #[inline]
     fn status_since(&self) -> Timestamp {
-        self.status_since.instant()
+        self.status_since.raw_instant()
     }
 
     pub(crate) fn new(created_at: Timestamp, instance: u32) -> Conversation {

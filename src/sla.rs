@@ -297,13 +297,15 @@ impl Instance {
     /// See the field `anchor`.
     #[inline]
     pub(crate) fn anchor(&self) -> Timestamp {
-        self.anchor.instant()
+        // A wait's start, a creation or a period's start: an accepted instant.
+        self.anchor.raw_instant()
     }
 
     /// See the field `used`.
     #[inline]
     pub(crate) fn used(&self) -> i64 {
-        self.used.get()
+        // At most a conversation's span (checked when read from a checkpoint).
+        self.used.raw()
     }
 
     /// See the field `deadline`.
@@ -374,12 +376,14 @@ impl Instances {
     /// at both slots without counting the used ones: an unused slot is never running.
     #[inline]
     pub(crate) fn breach_before(&mut self, t: Timestamp) {
+        // Compared as packed: a running deadline is never below the range (Packed::clamp).
+        let t = Packed::clamp(t.as_unix());
         let items: &mut [Instance] = match self {
             Instances::Inline(items) => items,
             Instances::Heap(v) => v,
         };
         for i in items {
-            if i.state == State::Running && i.deadline() < t {
+            if i.state == State::Running && i.deadline.raw() < t {
                 i.state = State::Breached;
             }
         }

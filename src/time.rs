@@ -405,27 +405,44 @@ const PACKED_MAX: i64 = (1 << 39) - 1;
 impl Packed {
     #[inline]
     pub(crate) const fn new(v: i64) -> Packed {
-        let v = if v < PACKED_MIN {
+        let b = Packed::clamp(v).to_le_bytes();
+        Packed([b[0], b[1], b[2], b[3], b[4]])
+    }
+
+    /// The value, with the saturated ends read back as `i64::MIN` / `i64::MAX`.
+    #[inline]
+    pub(crate) const fn get(self) -> i64 {
+        match self.raw() {
+            PACKED_MIN => i64::MIN,
+            PACKED_MAX => i64::MAX,
+            v => v,
+        }
+    }
+
+    /// The 40 bits as they are: equal to [`get`](Self::get) for every value within ±2^39, and
+    /// ordered like it, with the saturated ends as the least and greatest values. For fields
+    /// that only ever hold accepted event instants or spans between them (all well within
+    /// range), and for comparisons against [`Packed::clamp`]. Saves the two compares of `get`
+    /// on the per-event path.
+    #[inline]
+    pub(crate) const fn raw(self) -> i64 {
+        let b = self.0;
+        let low = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64;
+        // The top byte's sign extends over the upper bits.
+        (b[4] as i8 as i64) << 32 | low
+    }
+
+    /// `v` saturated to the range [`raw`](Self::raw) values take: `Packed::new(a).raw() <
+    /// Packed::clamp(b)` exactly when `Packed::new(a).get() < b`, for any `b` and any `a` not
+    /// below the range (a deadline: never before its anchor, an accepted instant).
+    #[inline]
+    pub(crate) const fn clamp(v: i64) -> i64 {
+        if v < PACKED_MIN {
             PACKED_MIN
         } else if v > PACKED_MAX {
             PACKED_MAX
         } else {
             v
-        };
-        let b = v.to_le_bytes();
-        Packed([b[0], b[1], b[2], b[3], b[4]])
-    }
-
-    #[inline]
-    pub(crate) const fn get(self) -> i64 {
-        let b = self.0;
-        let low = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64;
-        // The top byte's sign extends over the upper bits.
-        let v = (b[4] as i8 as i64) << 32 | low;
-        match v {
-            PACKED_MIN => i64::MIN,
-            PACKED_MAX => i64::MAX,
-            v => v,
         }
     }
 
@@ -437,6 +454,12 @@ impl Packed {
     #[inline]
     pub(crate) const fn instant(self) -> Timestamp {
         Timestamp::from_unix(self.get())
+    }
+
+    /// [`raw`](Self::raw) as an instant: for fields that only hold accepted instants.
+    #[inline]
+    pub(crate) const fn raw_instant(self) -> Timestamp {
+        Timestamp::from_unix(self.raw())
     }
 }
 
@@ -477,6 +500,23 @@ mod tests {
             (-(1 << 45), i64::MIN),
         ] {
             assert_eq!(Packed::new(v).get(), want, "{v}");
+        }
+        let probes = [
+            i64::MIN,
+            -(1 << 40),
+            -(1 << 39),
+            -5,
+            0,
+            7,
+            (1 << 39) - 1,
+            1 << 41,
+            i64::MAX,
+        ];
+        for a in probes.into_iter().filter(|&a| a > -(1 << 39)) {
+            for b in probes {
+                let packed = Packed::new(a);
+                assert_eq!(packed.raw() < Packed::clamp(b), packed.get() < b, "{a} < {b}");
+            }
         }
         assert_eq!(Packed::at(Timestamp::MAX).instant(), Timestamp::MAX);
         assert_eq!(Packed::at(Timestamp::MIN).instant(), Timestamp::MIN);
