@@ -135,12 +135,14 @@ impl Trail {
         }
     }
 
-    /// Moves the list to a larger one, growing by half rather than doubling: these lists are
-    /// short and many, so spare capacity is most of their memory (R40).
+    /// Moves the list to a larger one, growing by a quarter (and two words) rather than
+    /// doubling: these lists are short and many, so spare capacity is much of their memory
+    /// (R40). Growing by half instead cost 8 B more per open conversation at 252 k open, and
+    /// measured no faster.
     #[inline(never)]
     fn grow(&mut self, extra: usize) {
         let used = self.used as usize;
-        let mut words = vec![0; used + (used / 2 + 2).max(extra)].into_boxed_slice();
+        let mut words = vec![0; used + (used / 4 + 2).max(extra)].into_boxed_slice();
         words[..used].copy_from_slice(&self.words[..used]);
         self.words = words;
     }
