@@ -10,47 +10,44 @@ use crate::time::Packed;
 use crate::Timestamp;
 use std::num::NonZeroU8;
 
-/// One reply sample (R9): the wait it ends and who ended it, in two words of a [`Trail`]: the
-/// reply instant, then the wait (39 bits: 17 000 years, more than any two instants R1 accepts
-/// lie apart) and the replying agent (24 bits: interned ids stay below 2^16, `NONE` and `OTHER`
-/// are mapped). Both words have their top bit set ([`SAMPLE_TAG`]), which no id hash has.
-#[derive(Debug, Clone, Copy)]
+/// One reply sample (R9): the wait it ends and who ended it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Sample {
     end: Timestamp,
-    wait_and_agent: u64,
+    wait: i64,
+    agent: u32,
 }
 
-const AGENT_BITS: u32 = 24;
-const AGENT_MASK: u64 = (1 << AGENT_BITS) - 1;
-/// Longest wait a sample holds.
-const MAX_WAIT_S: i64 = (1 << (63 - AGENT_BITS)) - 1;
-/// The top bit: set in both words of a sample, clear in every id hash, so a [`Trail`] tells
-/// them apart without counting them.
+/// The top two bits of a [`Trail`] word: `11` a short sample, `10` either word of a long
+/// sample, `0` (one bit) an id hash.
 const SAMPLE_TAG: u64 = 1 << 63;
-/// Shifts a reply instant (within R1's years 0000–9999, so within ±2^62 seconds) to a
-/// non-negative number below 2^63.
-const END_BIAS: i64 = 1 << 62;
+const SHORT_TAG: u64 = 1 << 62;
+const TAG_MASK: u64 = SAMPLE_TAG | SHORT_TAG;
+/// A short sample, in one word: the reply's offset from the conversation's creation and the
+/// wait, 31 bits each (68 years), for a reply by no agent interned (no breakdown by agent).
+const SHORT_BITS: u32 = 31;
+const SHORT_MAX: i64 = (1 << SHORT_BITS) - 1;
+/// A long sample, in two words: the reply instant, shifted by [`END_BIAS`] (R1's years lie
+/// within ±2^61 seconds), then the wait (45 bits) and the agent (17 bits: interned ids stay
+/// below 65 534, and `NONE` and `OTHER` take the top two values).
+const END_BIAS: i64 = 1 << 61;
+const AGENT_BITS: u32 = 17;
+const AGENT_MASK: u64 = (1 << AGENT_BITS) - 1;
+/// Longest wait a sample holds: more than any two instants R1 accepts lie apart.
+const MAX_WAIT_S: i64 = (1 << (62 - AGENT_BITS)) - 1;
 
 impl Sample {
-    /// `None` if `start` is after `end` or the wait does not fit (a corrupt checkpoint only).
+    /// `None` if `start` is after `end` or the span does not fit (a corrupt checkpoint only).
     pub(crate) fn new(start: Timestamp, end: Timestamp, agent: u32) -> Option<Sample> {
         let wait = end.secs_since(start);
-        if !(0..=MAX_WAIT_S).contains(&wait) || !(-END_BIAS..END_BIAS).contains(&end.as_unix()) {
-            return None;
-        }
-        // NONE and OTHER (u32::MAX, u32::MAX - 1) keep their low 24 bits, which no interned
-        // agent reaches (at most 65 536 values).
-        let agent = u64::from(agent) & AGENT_MASK;
-        Some(Sample {
-            end,
-            wait_and_agent: (wait as u64) << AGENT_BITS | agent,
-        })
+        let fits = (0..=MAX_WAIT_S).contains(&wait) && (-END_BIAS..END_BIAS).contains(&end.as_unix());
+        fits.then_some(Sample { end, wait, agent })
     }
 
     /// When the wait started.
     #[inline]
     pub(crate) fn start(self) -> Timestamp {
-        self.end.add_secs(-((self.wait_and_agent >> AGENT_BITS) as i64))
+        self.end.add_secs(-self.wait)
     }
 
     /// The reply that ended it.
@@ -62,35 +59,82 @@ impl Sample {
     /// The replying agent, interned when a report breaks down by agent (R35); else `NONE`.
     #[inline]
     pub(crate) fn agent(self) -> u32 {
-        let a = (self.wait_and_agent & AGENT_MASK) as u32;
-        if a >= (NONE & AGENT_MASK as u32) - 1 {
-            a | !(AGENT_MASK as u32)
+        self.agent
+    }
+
+    /// The sample as one word, or two: short when the agent is `NONE` and both spans fit.
+    fn encode(self, created_at: Timestamp) -> ([u64; 2], usize) {
+        let offset = self.end.secs_since(created_at);
+        if self.agent == NONE && (0..=SHORT_MAX).contains(&offset) && self.wait <= SHORT_MAX {
+            let word = SAMPLE_TAG | SHORT_TAG | (offset as u64) << SHORT_BITS | self.wait as u64;
+            return ([word, 0], 1);
+        }
+        // NONE and OTHER (u32::MAX, u32::MAX - 1) keep their low 17 bits, which no interned
+        // agent reaches.
+        let agent = u64::from(self.agent) & AGENT_MASK;
+        let words = [
+            SAMPLE_TAG | (self.end.as_unix() + END_BIAS) as u64,
+            SAMPLE_TAG | (self.wait as u64) << AGENT_BITS | agent,
+        ];
+        (words, 2)
+    }
+
+    /// The sample at the start of `words` (which starts with a sample word) and how many words
+    /// it took.
+    fn decode(words: &[u64], created_at: Timestamp) -> (Sample, usize) {
+        let w = words[0];
+        if w & TAG_MASK == TAG_MASK {
+            let offset = ((w >> SHORT_BITS) as i64) & SHORT_MAX;
+            let sample = Sample {
+                end: created_at.add_secs(offset),
+                wait: (w as i64) & SHORT_MAX,
+                agent: NONE,
+            };
+            return (sample, 1);
+        }
+        let second = words.get(1).copied().unwrap_or(SAMPLE_TAG) & !TAG_MASK;
+        let agent = (second & AGENT_MASK) as u32;
+        let agent = if agent >= (NONE & AGENT_MASK as u32) - 1 {
+            agent | !(AGENT_MASK as u32)
         } else {
-            a
-        }
+            agent
+        };
+        let sample = Sample {
+            end: Timestamp::from_unix((w & !TAG_MASK) as i64 - END_BIAS),
+            wait: (second >> AGENT_BITS) as i64,
+            agent,
+        };
+        (sample, 2)
     }
+}
 
-    fn to_words(self) -> [u64; 2] {
-        [
-            (self.end.as_unix() + END_BIAS) as u64 | SAMPLE_TAG,
-            self.wait_and_agent | SAMPLE_TAG,
-        ]
-    }
+/// The reply samples of a [`Trail`], in order.
+#[derive(Debug, Clone)]
+pub(crate) struct Samples<'a> {
+    words: &'a [u64],
+    created_at: Timestamp,
+}
 
-    fn from_words(w: &[u64]) -> Sample {
-        Sample {
-            end: Timestamp::from_unix((w[0] & !SAMPLE_TAG) as i64 - END_BIAS),
-            wait_and_agent: w[1] & !SAMPLE_TAG,
+impl Iterator for Samples<'_> {
+    type Item = Sample;
+
+    #[inline]
+    fn next(&mut self) -> Option<Sample> {
+        if self.words.is_empty() {
+            return None;
         }
+        let (sample, n) = Sample::decode(self.words, self.created_at);
+        self.words = &self.words[n.min(self.words.len())..];
+        Some(sample)
     }
 }
 
 /// A conversation's reply samples (R9) and the hashes of its event ids (R4) in one heap list,
-/// so an event touches one allocation, not two: the samples first, two words each, then the
-/// ids. Sample words carry [`SAMPLE_TAG`] and id hashes do not, so the list needs no count of
-/// its samples; it is a boxed slice whose spare words are zero, with the count of used words
-/// beside it (24 bytes inline rather than a vector's 24 plus two counts). A reply moves the ids
-/// up two words; a conversation has few of either.
+/// so an event touches one allocation, not two: the samples first, one or two words each
+/// ([`Sample::encode`]), then the ids. Sample words carry [`SAMPLE_TAG`] and id hashes do not,
+/// so the list needs no count of its samples; it is a boxed slice whose spare words are zero,
+/// with the count of used words beside it (24 bytes inline rather than a vector's 24 plus two
+/// counts). A reply moves the ids up; a conversation has few of either.
 #[derive(Debug, Default)]
 pub(crate) struct Trail {
     words: Box<[u64]>,
@@ -114,12 +158,14 @@ impl Trail {
         self.list().iter().take_while(|&&w| w & SAMPLE_TAG != 0).count()
     }
 
-    /// The reply samples in order: the first is the FRT, the rest NRTs (R9).
+    /// The reply samples in order, of a conversation created at `created_at`: the first is the
+    /// FRT, the rest NRTs (R9).
     #[inline]
-    pub(crate) fn samples(&self) -> impl DoubleEndedIterator<Item = Sample> + ExactSizeIterator + Clone + '_ {
-        self.list()[..self.sample_words()]
-            .chunks_exact(2)
-            .map(Sample::from_words)
+    pub(crate) fn samples(&self, created_at: Timestamp) -> Samples<'_> {
+        Samples {
+            words: &self.list()[..self.sample_words()],
+            created_at,
+        }
     }
 
     #[inline]
@@ -147,13 +193,14 @@ impl Trail {
         self.words = words;
     }
 
-    fn push_sample(&mut self, s: Sample) {
-        self.make_room(2);
+    fn push_sample(&mut self, s: Sample, created_at: Timestamp) {
+        let (words, n) = s.encode(created_at);
+        self.make_room(n);
         let at = self.sample_words();
         let used = self.used as usize;
-        self.words.copy_within(at..used, at + 2);
-        self.words[at..at + 2].copy_from_slice(&s.to_words());
-        self.used += 2;
+        self.words.copy_within(at..used, at + n);
+        self.words[at..at + n].copy_from_slice(&words[..n]);
+        self.used += n as u32;
     }
 
     /// The id hashes, in arrival order.
@@ -400,6 +447,12 @@ impl Conversation {
         self.last_at.raw_instant()
     }
 
+    /// The reply samples in order: the first is the FRT, the rest NRTs (R9).
+    #[inline]
+    pub(crate) fn samples(&self) -> Samples<'_> {
+        self.trail.samples(self.created_at())
+    }
+
     /// The last status change.
     #[inline]
     fn status_since(&self) -> Timestamp {
@@ -458,11 +511,10 @@ impl Conversation {
         if self.agent != SmallId::NONE {
             return self.agent.get();
         }
-        self.trail
-            .samples()
-            .rev()
+        self.samples()
             .map(|s| s.agent())
-            .find(|&a| a != NONE)
+            .filter(|&a| a != NONE)
+            .last()
             .unwrap_or(NONE)
     }
 
@@ -653,7 +705,7 @@ impl Conversation {
             let sample = Sample::new(start, t, agent);
             debug_assert!(sample.is_some(), "a wait from {start} to {t}");
             if let Some(sample) = sample {
-                self.trail.push_sample(sample);
+                self.trail.push_sample(sample, self.created_at());
             }
             for i in self.sla.iter_mut() {
                 if i.metric.is_reply() && i.state == State::Running {
@@ -1172,8 +1224,8 @@ pub(crate) mod encode {
         w.ts(c.timer_due);
         w.ts(c.next_deadline()); // formerly a cached field; read and ignored
         w.u64(0); // formerly a filter over the ids; read and ignored
-        w.u64(c.trail.samples().len() as u64);
-        for s in c.trail.samples() {
+        w.u64(c.samples().count() as u64);
+        for s in c.samples() {
             w.ts(s.start());
             w.ts(s.end());
             w.u32(s.agent());
@@ -1261,7 +1313,7 @@ pub(crate) mod encode {
             let agent = interned(r.u32()?, &names.agents, "agent")?;
             let sample = Sample::new(start, end, agent)
                 .ok_or_else(|| Error::encoding(format!("a reply sample from {start} to {end}")))?;
-            trail.push_sample(sample);
+            trail.push_sample(sample, created_at);
         }
         let n = r.len()?;
         let mut sla = Instances::default();
@@ -1344,27 +1396,48 @@ mod tests {
         assert!(std::mem::size_of::<crate::table::Open>() <= 192);
         assert_eq!(std::mem::size_of::<crate::sla::Instances>(), 48);
         assert_eq!(std::mem::size_of::<crate::sla::Instance>(), 22);
-        assert_eq!(std::mem::size_of::<super::Sample>(), 16);
     }
 
     /// R4, R9: a trail keeps replies and ids apart, in order, whatever their bits: instants at
-    /// both ends of R1's years, id hashes with their top bit set or not, any interleaving.
+    /// both ends of R1's years, short samples and long ones (an agent, a reply before creation
+    /// or too long after it, a wait too long), id hashes with their top bits set or not, any
+    /// interleaving.
     #[test]
     fn r4_r9_trail_keeps_samples_and_ids_apart() {
-        use super::{Sample, Trail};
-        use crate::intern::NONE;
+        use super::{Sample, Trail, SHORT_MAX};
+        use crate::intern::{NONE, OTHER};
         use crate::Timestamp;
         let first = Timestamp::from_unix(-62_167_219_200); // 0000-01-01T00:00:00Z
         let last = Timestamp::from_unix(253_402_300_799); // 9999-12-31T23:59:59Z
+        let created = Timestamp::from_unix(1_712_052_000); // 2024-04-02T10:00:00Z
+        let short = |offset: i64, wait: i64| {
+            let end = created.add_secs(offset);
+            Sample::new(end.add_secs(-wait), end, NONE)
+        };
         let samples = [
+            short(0, 0),
+            short(59, 3600),
+            short(SHORT_MAX, SHORT_MAX),
+            short(SHORT_MAX + 1, 5),
+            short(5, SHORT_MAX + 1),
+            short(-1, 0),
+            Sample::new(created, created.add_secs(60), 7),
             Sample::new(first, first, 0),
-            Sample::new(first, first.add_secs(59), NONE),
-            Sample::new(first, last, 7),
-            Sample::new(Timestamp::from_unix(0), Timestamp::from_unix(3600), 65_535),
-            Sample::new(last.add_secs(-1), last, NONE - 1),
+            Sample::new(first, last, 65_533),
+            Sample::new(last.add_secs(-1), last, OTHER),
+            short(10, 10),
         ]
         .map(|s| s.expect("fits"));
-        let ids = [0, 1, u64::MAX, 1 << 63, (1 << 63) - 1, 0x0123_4567_89ab_cdef];
+        let ids = [
+            0,
+            1,
+            u64::MAX,
+            1 << 63,
+            1 << 62,
+            3 << 62,
+            (1 << 63) - 1,
+            0x0123_4567_89ab_cdef,
+        ];
         let mut trail = Trail::default();
         assert!(!trail.has_samples() && !trail.has_id(0));
         for k in 0..ids.len().max(samples.len()) {
@@ -1372,20 +1445,17 @@ mod tests {
                 trail.push_id(h);
             }
             if let Some(&s) = samples.get(k) {
-                trail.push_sample(s);
+                trail.push_sample(s, created);
             }
-            let got: Vec<_> = trail.samples().map(|s| (s.start(), s.end(), s.agent())).collect();
-            let want: Vec<_> = samples[..=k.min(samples.len() - 1)]
-                .iter()
-                .map(|s| (s.start(), s.end(), s.agent()))
-                .collect();
-            assert_eq!(got, want);
+            let got: Vec<_> = trail.samples(created).collect();
+            assert_eq!(got, samples[..=k.min(samples.len() - 1)]);
             let seen = &ids[..=k.min(ids.len() - 1)];
             assert_eq!(trail.ids().len(), seen.len());
             assert!(seen.iter().all(|&h| trail.has_id(h)));
             assert!(trail.has_samples());
         }
         assert!(!trail.has_id(2) && !trail.has_id(42));
-        assert!(trail.heap_bytes() >= 8 * (2 * samples.len() + ids.len()));
+        // Four short samples take a word each, the seven others two.
+        assert_eq!(trail.list().len(), 4 + 2 * 7 + ids.len());
     }
 }

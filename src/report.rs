@@ -313,7 +313,7 @@ impl Report {
         }
         for c in 0..rules.recorded {
             let clock = &rules.clocks[c];
-            for (k, s) in conv.trail.samples().enumerate() {
+            for (k, s) in conv.samples().enumerate() {
                 if agent.is_some_and(|a| a != s.agent()) {
                     continue;
                 }

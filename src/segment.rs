@@ -403,8 +403,8 @@ impl Breakdown {
         }
         self.segments[slot].report.add_conversation(conv, rules);
         // Reply samples by replier, each agent's once (a conversation has few repliers).
-        for (k, s) in conv.trail.samples().enumerate() {
-            if conv.trail.samples().take(k).any(|x| x.agent() == s.agent()) {
+        for (k, s) in conv.samples().enumerate() {
+            if conv.samples().take(k).any(|x| x.agent() == s.agent()) {
                 continue;
             }
             let slot = self.slot(

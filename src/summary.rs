@@ -167,7 +167,7 @@ pub(crate) fn measure(
     mut next_reply: impl FnMut(i64),
 ) -> Durations {
     let clock = &rules.clocks[c];
-    let mut samples = conv.trail.samples();
+    let mut samples = conv.samples();
     let first_response_s = samples.next().map(|s| clock.between(s.start(), s.end()));
     for s in samples {
         next_reply(clock.between(s.start(), s.end()));
