@@ -111,7 +111,9 @@ impl Target {
     }
 }
 
-/// Which conversations a policy applies to (§6 `when`). Empty lists match everything.
+/// Which conversations a policy applies to (§6 `when`). Empty lists match everything. All
+/// policies together may name at most 65 534 distinct channels and as many brands
+/// ([`Engine::new`](crate::Engine::new) returns a config error beyond that).
 ///
 /// # Example
 /// ```
