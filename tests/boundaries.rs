@@ -235,3 +235,72 @@ fn r14_r15_status_time_runs_to_finalization_or_to_the_last_resolution() {
     assert_eq!((s.reopens, s.fcr), (1, false));
     assert_eq!((report.fcr().fcr, report.fcr().one_touch), (0, 1));
 }
+
+/// R1, R40: the widest spans R1 allows keep their exact seconds through the engine's compact
+/// state: a wait from the first second of year 0000 to the last of year 9999, replies more
+/// than 68 years after creation or after their wait's start (stored in the long form), and SLA
+/// deadlines at both ends of the range. (Status time, and so `requester_wait`, saturates at
+/// 136 years: R15's buckets are 32-bit; the century-long conversation stays below that.)
+#[test]
+fn r1_r40_spans_across_ten_thousand_years_are_exact() {
+    let t = |s: &str| Timestamp::parse(s).expect("instant");
+    let first = t("0000-01-01T00:00:00Z");
+    let last = t("9999-12-31T23:59:59Z");
+    let l =
+        |conv: &str, at: Timestamp, rest: &str| format!(r#"{{"conversation":"{conv}","at":"{at}",{rest}}}"#);
+    let config = r#"{"idle_timeout_s": 400000000000, "reopen_window_s": 400000000000, "policies": [{"name": "p", "targets": [
+        {"metric": "first_response", "threshold_s": 3600}, {"metric": "requester_wait", "threshold_s": 3153600000},
+        {"metric": "full_resolution", "threshold_s": 315569520000}]}]}"#;
+    let century = t("2100-01-01T00:00:00Z");
+    let lines = [
+        l("wide", first, CUSTOMER),
+        l("wide", last, AGENT),
+        l("wide", last, SOLVED),
+        l("long", t("2000-01-01T00:00:00Z"), CUSTOMER),
+        l("long", t("2000-01-01T00:10:00Z"), AGENT),
+        l("long", t("2000-01-01T00:20:00Z"), CUSTOMER),
+        l("long", century, AGENT),
+        l("long", century.add_secs(60), CUSTOMER),
+        l("long", century.add_secs(90), AGENT),
+        l("long", century.add_secs(100), SOLVED),
+    ];
+    let (_, summaries) = run(config, &lines);
+    let get = |id: &str| summaries.iter().find(|s| s.conversation == id).expect(id);
+    let wide = get("wide");
+    let span = last.secs_since(first);
+    assert_eq!(span, 315_569_519_999);
+    assert_eq!(wide.created_at, first);
+    assert_eq!(wide.calendar.first_response_s, Some(span));
+    assert_eq!(wide.calendar.first_resolution_s, Some(span));
+    assert_eq!(
+        sla(wide),
+        [
+            (SlaMetric::FirstResponse, Outcome::Breached, first.add_secs(3600)),
+            (
+                SlaMetric::RequesterWait,
+                Outcome::Breached,
+                first.add_secs(3_153_600_000)
+            ),
+            (SlaMetric::FullResolution, Outcome::Met, last.add_secs(1)),
+        ]
+    );
+    let long = get("long");
+    let start = t("2000-01-01T00:00:00Z");
+    let wait = century.secs_since(start.add_secs(1200));
+    assert_eq!(long.calendar.first_response_s, Some(600));
+    assert_eq!(long.calendar.next_reply_s, [wait, 30]);
+    // Open from the first reply to the solve: the requester's clock never paused (R15).
+    assert_eq!(long.calendar.requester_wait_s, century.secs_since(start) + 100);
+    assert_eq!(long.replies, 3);
+    assert_eq!(
+        sla(long)[..2],
+        [
+            (SlaMetric::FirstResponse, Outcome::Met, start.add_secs(3600)),
+            (
+                SlaMetric::RequesterWait,
+                Outcome::Breached,
+                start.add_secs(3_153_600_000)
+            ),
+        ]
+    );
+}
