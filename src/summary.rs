@@ -42,7 +42,10 @@ impl Touch {
     }
 }
 
-/// The durations of one conversation instance on one clock, in seconds (R9–R15).
+/// The durations of one conversation instance on one clock, in seconds (R9–R15). The status
+/// times (R15: `requester_wait_s` to `agent_work_s`) are kept per status in 32 bits and stop
+/// at 4 294 967 295 seconds (136 years) in one status; every other duration is exact over the
+/// whole range R1 accepts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Durations {
