@@ -534,8 +534,19 @@ proptest! {
         let all = ["channel", "priority", "team", "agent", "brand", "policy", "day", "week", "month"];
         let config = config_with_segments(&all);
         let events = workload(seed, n);
-        let (report, _) = run(&config, &events_only(&events));
+        let (report, summaries) = run(&config, &events_only(&events));
         prop_assert_eq!(report.breakdowns().len(), all.len());
+        // Breaking down by team and agent interns them and keeps each reply's agent (R35);
+        // the overall figures and every summary are those of the run without breakdowns.
+        let (plain, plain_summaries) = run(&config_with_policies(), &events_only(&events));
+        prop_assert_eq!(partitioned(&report), partitioned(&plain));
+        // (Only the segment values differ: team and agent are interned for breakdowns only.)
+        let mut summaries = summaries;
+        for s in &mut summaries {
+            s.segment.team = None;
+            s.segment.agent = None;
+        }
+        prop_assert_eq!(summaries, plain_summaries);
         for b in report.breakdowns() {
             let segments = b.segments();
             prop_assert!(segments.len() <= b.max_segments() + 2, "{:?}: {} segments", b.by(), segments.len());
