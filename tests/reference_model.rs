@@ -1100,14 +1100,19 @@ impl Model {
             unreachable!()
         };
         let (due, by) = live.due(self.o);
+        self.conclude(id, *live, due, by, None);
+    }
+
+    /// Finalizes `live` at `at` (R39): its summary, then the id memory of R6.
+    fn conclude(&mut self, id: &str, live: Live, at: i64, by: FinalizedBy, excluded: Option<ExcludeReason>) {
         let (instance, last_at) = (live.instance, live.last_at);
         self.done
-            .push(live.finalize(id, due, by, None, self.o, &mut self.rates));
+            .push(live.finalize(id, at, by, excluded, self.o, &mut self.rates));
         self.ids.insert(
             id.to_string(),
             Id::Final {
                 instance,
-                at: due,
+                at,
                 last_at,
             },
         );
@@ -1230,17 +1235,7 @@ impl Model {
             }
             Step::Status(Status::Closed) => {
                 live.cancel_wait(true);
-                let instance = live.instance;
-                self.done
-                    .push(live.finalize(id, t, FinalizedBy::Closed, None, o, &mut self.rates));
-                self.ids.insert(
-                    id.to_string(),
-                    Id::Final {
-                        instance,
-                        at: t,
-                        last_at: t,
-                    },
-                );
+                self.conclude(id, live, t, FinalizedBy::Closed, None);
                 return Ok(());
             }
             Step::Status(s) => {
@@ -1264,17 +1259,7 @@ impl Model {
             Step::Priority(_) | Step::Attributes(..) => {} // applied above
             Step::Exclude(reason) => {
                 live.cancel_wait(false);
-                let instance = live.instance;
-                self.done
-                    .push(live.finalize(id, t, FinalizedBy::Excluded, Some(reason), o, &mut self.rates));
-                self.ids.insert(
-                    id.to_string(),
-                    Id::Final {
-                        instance,
-                        at: t,
-                        last_at: t,
-                    },
-                );
+                self.conclude(id, live, t, FinalizedBy::Excluded, Some(reason));
                 return Ok(());
             }
         }
