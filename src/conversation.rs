@@ -33,6 +33,8 @@ const SHORT_MAX: i64 = (1 << SHORT_BITS) - 1;
 const END_BIAS: i64 = 1 << 61;
 const AGENT_BITS: u32 = 17;
 const AGENT_MASK: u64 = (1 << AGENT_BITS) - 1;
+// Every interned agent fits below the two values `NONE` and `OTHER` take.
+const _: () = assert!(crate::intern::ATTRIBUTE_CAP < (1 << AGENT_BITS) - 2);
 /// Longest wait a sample holds: more than any two instants R1 accepts lie apart.
 const MAX_WAIT_S: i64 = (1 << (62 - AGENT_BITS)) - 1;
 

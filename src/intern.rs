@@ -202,8 +202,6 @@ impl Interner {
 /// Distinct values per attribute before new ones share the id [`OTHER`]: ids stay below the
 /// two values [`SmallId`] keeps for `OTHER` and `NONE`.
 pub(crate) const ATTRIBUTE_CAP: usize = u16::MAX as usize - 1;
-// Reply samples keep the agent in 24 bits, with `NONE` and `OTHER` in the top two values.
-const _: () = assert!(ATTRIBUTE_CAP < (1 << 24) - 2);
 
 /// The engine's interned attribute values. Teams and agents are interned only when a report
 /// breaks down by them (R35); otherwise conversations keep [`NONE`] and cost nothing.
