@@ -376,12 +376,11 @@ pub(crate) struct Conversation {
     pub(crate) first_resolution_at: MaybeAt,
     /// Last move into solved, or a close from another status (R13, R14).
     pub(crate) last_resolution_at: MaybeAt,
-    /// Status time (R15) on the calendar clock, per bucket, in whole seconds saturating at 136
-    /// years; see [`Conversation::status_time`].
-    calendar_status_time: [u32; 3],
-    /// The same on the other tracked clocks (business hours, named schedules), allocated only
-    /// once a conversation accrues time on them.
-    other_status_time: Option<Box<[[u32; 3]; TRACKED_CLOCKS - 1]>>,
+    /// Status time (R15) on the calendar clock, per bucket, in whole seconds; see
+    /// [`Conversation::status_time`].
+    calendar_status_time: [Packed; 3],
+    /// What most conversations never need, allocated on first use.
+    extras: Option<Box<Extras>>,
     pub(crate) instance: u32,
     pub(crate) replies: u32,
     pub(crate) reopens: u32,
@@ -390,7 +389,6 @@ pub(crate) struct Conversation {
     /// Team and agent of the last `assign` event, interned only for breakdowns (R35).
     pub(crate) team: SmallId,
     pub(crate) agent: SmallId,
-    tags: u64,
     pub(crate) policy: u16,
     pub(crate) status: Status,
     pub(crate) priority: Priority,
@@ -399,12 +397,24 @@ pub(crate) struct Conversation {
     csat: Option<NonZeroU8>,
     pub(crate) excluded: Option<ExcludeReason>,
     flags: Flags,
-    /// The earliest finalization timer pending for this conversation (engine bookkeeping).
-    pub(crate) timer_due: Timestamp,
+    /// The earliest finalization timer pending for this conversation (engine bookkeeping);
+    /// see [`Conversation::timer_due`].
+    timer_due: Packed,
     /// Reply samples and seen event ids.
     pub(crate) trail: Trail,
     /// SLA instances in activation order (R20).
     pub(crate) sla: Instances,
+}
+
+/// The part of a conversation's state that most conversations never need, boxed so that they
+/// pay 8 bytes for it (R40).
+#[derive(Debug, Default)]
+struct Extras {
+    /// The tags a policy filter names (R23, `Rules::tag_bit`), one bit each.
+    tags: u64,
+    /// Status time (R15) on the tracked clocks after the calendar (business hours, named
+    /// schedules), per bucket.
+    other_status_time: [[i64; 3]; TRACKED_CLOCKS - 1],
 }
 
 /// What applying an event did that the engine must act on.
@@ -425,9 +435,9 @@ impl Conversation {
         let first_deadline = self.sla.first().map_or(0, |i| i.deadline.raw());
         [
             self.last_at.raw() as u64,
-            self.timer_due.as_unix() as u64,
+            self.timer_due.raw() as u64,
             self.waiting_since.0.raw() as u64,
-            self.tags,
+            self.status_since.raw() as u64,
             u64::from(self.replies),
             first_deadline as u64,
             list.first().copied().unwrap_or(0),
@@ -469,8 +479,8 @@ impl Conversation {
             waiting_since: MaybeAt::NONE,
             first_resolution_at: MaybeAt::NONE,
             last_resolution_at: MaybeAt::NONE,
-            calendar_status_time: [0; 3],
-            other_status_time: None,
+            calendar_status_time: [Packed::new(0); 3],
+            extras: None,
             instance,
             replies: 0,
             reopens: 0,
@@ -478,7 +488,6 @@ impl Conversation {
             brand: SmallId::NONE,
             team: SmallId::NONE,
             agent: SmallId::NONE,
-            tags: 0,
             policy: NO_POLICY,
             status: Status::New,
             priority: Priority::Normal,
@@ -486,7 +495,7 @@ impl Conversation {
             csat: None,
             flags: Flags::default(),
             excluded: None,
-            timer_due: Timestamp::MAX,
+            timer_due: Packed::at(Timestamp::MAX),
             trail: Trail::default(),
             sla: Instances::default(),
         }
@@ -566,10 +575,7 @@ impl Conversation {
     pub(crate) fn heap_bytes(&self) -> usize {
         self.trail.heap_bytes()
             + self.sla.heap_bytes()
-            + self
-                .other_status_time
-                .as_ref()
-                .map_or(0, |r| std::mem::size_of_val(&**r))
+            + self.extras.as_ref().map_or(0, |e| std::mem::size_of_val(&**e))
     }
 
     /// Whether an event id (by hash) was seen in this instance (R4).
@@ -660,7 +666,10 @@ impl Conversation {
                     filters_changed = true;
                 }
                 if let Some(list) = tags {
-                    self.tags = list.iter().fold(0, |m, tag| m | rules.tag_bit(tag));
+                    let bits = list.iter().fold(0, |m, tag| m | rules.tag_bit(tag));
+                    if bits != self.tags() {
+                        self.extras.get_or_insert_with(Box::default).tags = bits;
+                    }
                     filters_changed = true;
                 }
             }
@@ -781,31 +790,56 @@ impl Conversation {
     }
 
     /// Status time (R15) on tracked clock `c`, per bucket (zeros for a clock never accrued).
+    /// Exact: a bucket holds at most a conversation's span, which [`Packed`] holds.
     #[inline]
-    pub(crate) fn status_time(&self, c: usize) -> [u32; 3] {
+    pub(crate) fn status_time(&self, c: usize) -> [i64; 3] {
         match c {
-            0 => self.calendar_status_time,
-            _ => self.other_status_time.as_ref().map_or([0; 3], |r| r[c - 1]),
+            0 => self.calendar_status_time.map(Packed::raw),
+            _ => self
+                .extras
+                .as_ref()
+                .map_or([0; 3], |e| e.other_status_time[c - 1]),
         }
     }
 
     #[inline]
-    fn add_status_time(&mut self, c: usize, b: usize, secs: u32) {
-        let slot = match c {
-            0 => &mut self.calendar_status_time[b],
-            _ if secs == 0 => return,
-            _ => &mut self.other_status_time.get_or_insert_with(Box::default)[c - 1][b],
-        };
-        *slot = slot.saturating_add(secs);
+    fn add_status_time(&mut self, c: usize, b: usize, secs: i64) {
+        match c {
+            0 => {
+                let slot = &mut self.calendar_status_time[b];
+                *slot = Packed::new(slot.raw() + secs);
+            }
+            _ if secs == 0 => {}
+            _ => self.extras.get_or_insert_with(Box::default).other_status_time[c - 1][b] += secs,
+        }
+    }
+
+    /// The tags a policy filter names that this conversation carries, one bit each.
+    #[inline]
+    fn tags(&self) -> u64 {
+        self.extras.as_ref().map_or(0, |e| e.tags)
+    }
+
+    /// The finalization timer pending for this conversation ([`Timestamp::MAX`] for none). Dues
+    /// past the year 19 000 read as none, like deadlines ([`Packed`]).
+    #[inline]
+    pub(crate) fn timer_due(&self) -> Timestamp {
+        self.timer_due.instant()
+    }
+
+    /// Records `due` as the pending timer and returns it as [`timer_due`](Self::timer_due)
+    /// will read it back: the instant to push on the timer heap.
+    #[inline]
+    pub(crate) fn set_timer_due(&mut self, due: Timestamp) -> Timestamp {
+        self.timer_due = Packed::at(due);
+        self.timer_due()
     }
 
     /// Adds the time since the last status change to its bucket on every tracked clock (R15).
     fn accrue(&mut self, t: Timestamp, rules: &Rules) {
         if let Some(b) = bucket(self.status) {
             for c in 0..rules.tracked {
-                let add = rules.clocks[c]
-                    .between(self.status_since(), t)
-                    .clamp(0, u32::MAX as i64) as u32;
+                let add = rules.clocks[c].between(self.status_since(), t).max(0);
                 self.add_status_time(c, b, add);
             }
         }
@@ -854,7 +888,7 @@ impl Conversation {
     /// first event's own effect: a first event that resolves meets `first_resolution`, one
     /// that excludes cancels every instance (R26).
     fn choose_policy(&mut self, t: Timestamp, rules: &Rules) {
-        self.policy = rules.select(self.priority, self.channel.get(), self.brand.get(), self.tags);
+        self.policy = rules.select(self.priority, self.channel.get(), self.brand.get(), self.tags());
         if self.policy == NO_POLICY {
             return;
         }
@@ -958,9 +992,9 @@ impl Conversation {
     fn used(&self, metric: SlaMetric, clock: u8, t: Timestamp, rules: &Rules) -> i64 {
         let c = clock as usize;
         let acc = self.status_time(c);
-        let mut used = acc[WORK] as i64
+        let mut used = acc[WORK]
             + if metric == SlaMetric::RequesterWait {
-                acc[ON_HOLD] as i64
+                acc[ON_HOLD]
             } else {
                 0
             };
@@ -975,7 +1009,7 @@ impl Conversation {
         if self.excluded.is_some() {
             return;
         }
-        let new_policy = rules.select(self.priority, self.channel.get(), self.brand.get(), self.tags);
+        let new_policy = rules.select(self.priority, self.channel.get(), self.brand.get(), self.tags());
         if new_policy == self.policy {
             return;
         }
@@ -1129,7 +1163,7 @@ fn on_status_change(i: &mut Instance, old: Status, new: Status, resolves: bool, 
 /// order. Decoding checks every enum code and every index into the rules, so a checkpoint made
 /// under another configuration cannot index out of range.
 pub(crate) mod encode {
-    use super::{Conversation, Flags, MaybeAt, Sample, Trail, TRACKED_CLOCKS};
+    use super::{Conversation, Extras, Flags, MaybeAt, Sample, Trail, TRACKED_CLOCKS};
     use crate::config::SlaMetric;
     use crate::encoding::{Reader, Writer};
     use crate::event::{Author, ExcludeReason, Priority, Status};
@@ -1196,7 +1230,7 @@ pub(crate) mod encode {
         w.opt_ts(c.last_resolution_at.get());
         (0..TRACKED_CLOCKS)
             .flat_map(|k| c.status_time(k))
-            .for_each(|s| w.u32(s));
+            .for_each(|s| w.i64(s));
         for v in [
             c.instance,
             c.replies,
@@ -1208,7 +1242,7 @@ pub(crate) mod encode {
         ] {
             w.u32(v);
         }
-        w.u64(c.tags);
+        w.u64(c.tags());
         w.u16(c.policy);
         w.u8(code(&STATUS, &c.status));
         w.u8(code(&PRIORITY, &c.priority));
@@ -1223,7 +1257,7 @@ pub(crate) mod encode {
         ] {
             w.bool(v);
         }
-        w.ts(c.timer_due);
+        w.ts(c.timer_due());
         w.ts(c.next_deadline()); // formerly a cached field; read and ignored
         w.u64(0); // formerly a filter over the ids; read and ignored
         w.u64(c.samples().count() as u64);
@@ -1269,9 +1303,18 @@ pub(crate) mod encode {
         let waiting_since = MaybeAt::from(r.opt_ts()?);
         let first_resolution_at = MaybeAt::from(r.opt_ts()?);
         let last_resolution_at = MaybeAt::from(r.opt_ts()?);
-        let mut status_time = [[0u32; 3]; TRACKED_CLOCKS];
+        let span = last_at.secs_since(created_at);
+        let mut status_time = [[0i64; 3]; TRACKED_CLOCKS];
         for b in status_time.iter_mut().flatten() {
-            *b = r.u32()?;
+            // 32-bit before checkpoint version 3.
+            *b = if r.version() >= 3 {
+                r.i64()?
+            } else {
+                i64::from(r.u32()?)
+            };
+            if !(0..=span.max(0)).contains(b) {
+                return Err(Error::encoding(format!("status time {b} s")));
+            }
         }
         let instance = r.u32()?;
         let replies = r.u32()?;
@@ -1361,11 +1404,13 @@ pub(crate) mod encode {
             waiting_since,
             first_resolution_at,
             last_resolution_at,
-            calendar_status_time: status_time[0],
-            other_status_time: status_time[1..]
-                .iter()
-                .any(|k| *k != [0; 3])
-                .then(|| Box::new(std::array::from_fn(|k| status_time[k + 1]))),
+            calendar_status_time: status_time[0].map(Packed::new),
+            extras: (tags != 0 || status_time[1..].iter().any(|k| *k != [0; 3])).then(|| {
+                Box::new(Extras {
+                    tags,
+                    other_status_time: std::array::from_fn(|k| status_time[k + 1]),
+                })
+            }),
             instance,
             replies,
             reopens,
@@ -1373,7 +1418,6 @@ pub(crate) mod encode {
             brand,
             team,
             agent,
-            tags,
             policy,
             status,
             priority,
@@ -1381,7 +1425,7 @@ pub(crate) mod encode {
             csat,
             excluded,
             flags,
-            timer_due,
+            timer_due: Packed::at(timer_due),
             trail,
             sla,
         })
@@ -1391,11 +1435,11 @@ pub(crate) mod encode {
 #[cfg(test)]
 mod tests {
     /// R40: an open conversation with its id and its first two SLA instances takes at most
-    /// 192 bytes: three cache lines, and a size class of common allocators (its blocks then
-    /// start on a cache line). Samples and ids come on top.
+    /// 184 bytes, which with an allocator's 8-byte header fills a 192-byte block: three cache
+    /// lines. Samples and ids come on top.
     #[test]
-    fn r40_conversation_state_is_three_cache_lines() {
-        assert!(std::mem::size_of::<crate::table::Open>() <= 192);
+    fn r40_conversation_state_fits_three_cache_lines() {
+        assert!(std::mem::size_of::<crate::table::Open>() <= 184);
         assert_eq!(std::mem::size_of::<crate::sla::Instances>(), 48);
         assert_eq!(std::mem::size_of::<crate::sla::Instance>(), 22);
     }

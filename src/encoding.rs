@@ -16,8 +16,8 @@ use hdrhistogram::Histogram;
 pub(crate) struct Format {
     magic: &'static [u8; 6],
     version: u16,
-    /// The oldest version this code still reads (each version reads its predecessors' bytes
-    /// the same way; only new writers use what a version added).
+    /// The oldest version this code still reads. Readers branch on
+    /// [`Reader::version`] where a version changed a field's width.
     oldest: u16,
     name: &'static str,
 }
@@ -35,7 +35,8 @@ pub(crate) const REPORT: Format = Format {
 pub(crate) const CHECKPOINT: Format = Format {
     magic: b"SLACKP",
     // 2: distributions as in report version 3.
-    version: 2,
+    // 3: status time in 64-bit seconds (32-bit saturated at 136 years).
+    version: 3,
     oldest: 1,
     name: "engine checkpoint",
 };
@@ -143,17 +144,19 @@ impl Writer {
 pub(crate) struct Reader<'a> {
     b: &'a [u8],
     i: usize,
+    /// The format version the bytes were written in.
+    version: u16,
 }
 
 impl<'a> Reader<'a> {
     /// A reader of bare fields, without magic or version (for tests of one field's encoding).
     #[cfg(test)]
     pub(crate) fn unchecked(b: &'a [u8]) -> Reader<'a> {
-        Reader { b, i: 0 }
+        Reader { b, i: 0, version: 0 }
     }
 
     pub(crate) fn new(b: &'a [u8], format: &Format) -> Result<Reader<'a>> {
-        let mut r = Reader { b, i: 0 };
+        let mut r = Reader { b, i: 0, version: 0 };
         if r.take(format.magic.len()).ok() != Some(format.magic.as_slice()) {
             return Err(Error::encoding(format!("not a {} (bad magic)", format.name)));
         }
@@ -164,7 +167,13 @@ impl<'a> Reader<'a> {
                 format.name, format.oldest, format.version
             )));
         }
+        r.version = version;
         Ok(r)
+    }
+
+    /// The format version the bytes were written in, for fields a version changed.
+    pub(crate) fn version(&self) -> u16 {
+        self.version
     }
 
     /// Like [`Reader::new`] for bytes written with [`Writer::seal`]: checks the trailing

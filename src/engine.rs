@@ -75,8 +75,8 @@ impl Timers {
 /// pending; a later due needs none, since the earlier timer re-arms itself when it fires.
 fn arm_timer(timers: &mut Timers, conv: &mut Conversation, rules: &Rules, key: impl FnOnce() -> Key) {
     let (due, _) = conv.due(rules);
-    if due < conv.timer_due {
-        conv.timer_due = due;
+    if due < conv.timer_due() {
+        let due = conv.set_timer_due(due);
         timers.push(due, key());
     }
 }
@@ -666,14 +666,14 @@ impl Engine {
             let Some(conv) = self.live.get_mut(key.as_bytes()) else {
                 continue;
             };
-            if conv.timer_due != due {
+            if conv.timer_due() != due {
                 continue; // stale: the conversation ended, or an earlier timer superseded this one
             }
             let (now_due, by) = conv.due(&self.rules);
             if now_due < t {
                 self.finalize(key.as_bytes(), now_due, by);
             } else {
-                conv.timer_due = now_due;
+                let now_due = conv.set_timer_due(now_due);
                 self.timers.push(now_due, key);
             }
         }
@@ -926,8 +926,8 @@ impl Engine {
         for _ in 0..n {
             let key = read_key(&mut r)?;
             let conv = crate::conversation::encode::read(&mut r, &e.rules, &e.names)?;
-            if conv.timer_due != Timestamp::MAX {
-                e.timers.push(conv.timer_due, key.clone());
+            if conv.timer_due() != Timestamp::MAX {
+                e.timers.push(conv.timer_due(), key.clone());
             }
             if let Some(tr) = &mut e.tracker {
                 for (index, i) in conv.sla.iter().enumerate() {

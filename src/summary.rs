@@ -42,10 +42,8 @@ impl Touch {
     }
 }
 
-/// The durations of one conversation instance on one clock, in seconds (R9–R15). The status
-/// times (R15: `requester_wait_s` to `agent_work_s`) are kept per status in 32 bits and stop
-/// at 4 294 967 295 seconds (136 years) in one status; every other duration is exact over the
-/// whole range R1 accepts.
+/// The durations of one conversation instance on one clock, in seconds (R9–R15), exact over
+/// the whole range R1 accepts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Durations {
@@ -185,7 +183,7 @@ pub(crate) fn measure(
 pub(crate) fn measure_without_replies(conv: &Conversation, c: usize, rules: &Rules) -> Durations {
     let clock = &rules.clocks[c];
     let span = |a: Timestamp, b: Timestamp| clock.between(a, b);
-    let st = conv.status_time(c).map(i64::from);
+    let st = conv.status_time(c);
     Durations {
         first_response_s: None,
         next_reply_s: Vec::new(),

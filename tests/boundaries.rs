@@ -239,8 +239,7 @@ fn r14_r15_status_time_runs_to_finalization_or_to_the_last_resolution() {
 /// R1, R40: the widest spans R1 allows keep their exact seconds through the engine's compact
 /// state: a wait from the first second of year 0000 to the last of year 9999, replies more
 /// than 68 years after creation or after their wait's start (stored in the long form), and SLA
-/// deadlines at both ends of the range. (Status time, and so `requester_wait`, saturates at
-/// 136 years: R15's buckets are 32-bit; the century-long conversation stays below that.)
+/// deadlines at both ends of the range, and status time (R15) across the whole range.
 #[test]
 fn r1_r40_spans_across_ten_thousand_years_are_exact() {
     let t = |s: &str| Timestamp::parse(s).expect("instant");
@@ -272,6 +271,9 @@ fn r1_r40_spans_across_ten_thousand_years_are_exact() {
     assert_eq!(wide.created_at, first);
     assert_eq!(wide.calendar.first_response_s, Some(span));
     assert_eq!(wide.calendar.first_resolution_s, Some(span));
+    // `new` from the first second to the reply: all of it in the requester's wait (R15).
+    assert_eq!(wide.calendar.requester_wait_s, span);
+    assert_eq!(wide.calendar.agent_work_s, span);
     assert_eq!(
         sla(wide),
         [

@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 use sla_metrics::{
-    parse_line, Author, Config, Engine, Event, EventKind, ExcludeReason, Priority, Status, Timestamp,
+    parse_line, Author, Config, Engine, Event, EventKind, ExcludeReason, Mix, Priority, Status, Timestamp,
     Visibility, Workload,
 };
 
@@ -210,4 +210,56 @@ fn r4_every_redelivered_id_is_a_duplicate_before_and_after_restore() {
     let mut restored = Engine::restore(config(false), &e.checkpoint().unwrap()).unwrap();
     redeliver_all(&mut restored);
     assert_eq!(restored.report().duplicates(), 400);
+}
+
+/// R36: a checkpoint of format version 2 (status time in 32-bit seconds; version 3 keeps 64)
+/// still restores, to the state the current version reaches at the same point, and the run
+/// goes on exactly as one never interrupted. The fixture holds 43 open conversations of a
+/// varied workload, half of it ingested, under policies with a tag filter and business-hours
+/// targets, so conversations carry tags and status time on a second clock.
+#[test]
+fn r36_a_version_2_checkpoint_restores_and_continues_exactly() {
+    let config = || {
+        Config::from_json(
+            r#"{"schedule": {"tz": "America/New_York", "week": {"mon": [["09:00", "17:00"]], "tue": [["09:00", "17:00"]], "wed": [["09:00", "17:00"]], "thu": [["09:00", "17:00"]], "fri": [["09:00", "17:00"]]}},
+ "policies": [{"name": "refunds", "when": {"tags": ["refund"]}, "targets": [
+   {"metric": "first_response", "threshold_s": 3600, "clock": "business"},
+   {"metric": "requester_wait", "threshold_s": 14400, "clock": "business"},
+   {"metric": "agent_work", "threshold_s": 7200}]},
+  {"name": "all", "targets": [{"metric": "first_response", "threshold_s": 3600}, {"metric": "next_reply", "threshold_s": 7200},
+   {"metric": "requester_wait", "threshold_s": 28800, "clock": "business"}]}]}"#,
+        )
+        .unwrap()
+    };
+    let new_engine = || {
+        let mut e = Engine::new(config()).unwrap();
+        e.collect_summaries(true);
+        e.track_sla(true);
+        e
+    };
+    let events: Vec<_> = Workload::new(36, 50).with_mix(Mix::Varied).events().collect();
+    let (first, rest) = events.split_at(events.len() / 2);
+    let saved = include_bytes!("fixtures/checkpoint_v2.bin");
+    assert_eq!(&saved[..8], b"SLACKP\x02\x00", "a version 2 checkpoint");
+
+    let mut whole = new_engine();
+    for e in first {
+        let _ = whole.ingest(e);
+    }
+    let _ = (whole.drain_summaries().count(), whole.drain_sla_events().count());
+    let mut restored = Engine::restore(config(), saved).unwrap();
+    restored.collect_summaries(true);
+    restored.track_sla(true);
+    assert_eq!(restored.open_conversations(), 43);
+    assert_eq!(restored.checkpoint().unwrap(), whole.checkpoint().unwrap());
+
+    for e in rest {
+        assert_eq!(
+            format!("{:?}", restored.ingest(e)),
+            format!("{:?}", whole.ingest(e))
+        );
+    }
+    let (a, b) = (restored.finish(), whole.finish());
+    assert_eq!(a.to_json_pretty(), b.to_json_pretty());
+    assert!(restored.drain_summaries().eq(whole.drain_summaries()));
 }
