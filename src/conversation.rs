@@ -18,8 +18,8 @@ pub(crate) struct Sample {
     agent: u32,
 }
 
-/// The top two bits of a [`Trail`] word: `11` a short sample, `10` either word of a long
-/// sample, `0` (one bit) an id hash.
+/// The top two bits of a [`Trail`] sample word: `11` a short sample, `10` either word of a
+/// long sample. (An id's first bit is `0`.)
 const SAMPLE_TAG: u64 = 1 << 63;
 const SHORT_TAG: u64 = 1 << 62;
 const TAG_MASK: u64 = SAMPLE_TAG | SHORT_TAG;
@@ -83,8 +83,8 @@ impl Sample {
 
     /// The sample at the start of `words` (which starts with a sample word) and how many words
     /// it took.
-    fn decode(words: &[u64], created_at: Timestamp) -> (Sample, usize) {
-        let w = words[0];
+    fn decode(words: &[u8], created_at: Timestamp) -> (Sample, usize) {
+        let w = word_at(words, 0).unwrap_or(0);
         if w & TAG_MASK == TAG_MASK {
             let offset = ((w >> SHORT_BITS) as i64) & SHORT_MAX;
             let sample = Sample {
@@ -94,7 +94,7 @@ impl Sample {
             };
             return (sample, 1);
         }
-        let second = words.get(1).copied().unwrap_or(SAMPLE_TAG) & !TAG_MASK;
+        let second = word_at(words, 1).unwrap_or(SAMPLE_TAG) & !TAG_MASK;
         let agent = (second & AGENT_MASK) as u32;
         let agent = if agent >= (NONE & AGENT_MASK as u32) - 1 {
             agent | !(AGENT_MASK as u32)
@@ -110,10 +110,20 @@ impl Sample {
     }
 }
 
+/// Word `k` of a run of sample words (8 bytes each, big-endian, so a word's tag is in its
+/// first byte).
+#[inline]
+fn word_at(words: &[u8], k: usize) -> Option<u64> {
+    let bytes = words.get(8 * k..8 * k + 8)?;
+    let mut b = [0; 8];
+    b.copy_from_slice(bytes);
+    Some(u64::from_be_bytes(b))
+}
+
 /// The reply samples of a [`Trail`], in order.
 #[derive(Debug, Clone)]
 pub(crate) struct Samples<'a> {
-    words: &'a [u64],
+    words: &'a [u8],
     created_at: Timestamp,
 }
 
@@ -126,21 +136,22 @@ impl Iterator for Samples<'_> {
             return None;
         }
         let (sample, n) = Sample::decode(self.words, self.created_at);
-        self.words = &self.words[n.min(self.words.len())..];
+        self.words = &self.words[(8 * n).min(self.words.len())..];
         Some(sample)
     }
 }
 
 /// A conversation's reply samples (R9) and the hashes of its event ids (R4) in one heap list,
-/// so an event touches one allocation, not two: the samples first, one or two words each
-/// ([`Sample::encode`]), then the ids. Sample words carry [`SAMPLE_TAG`] and id hashes do not,
-/// so the list needs no count of its samples; it is a boxed slice whose spare words are zero,
-/// with the count of used words beside it (24 bytes inline rather than a vector's 24 plus two
-/// counts). A reply moves the ids up; a conversation has few of either.
+/// so an event touches one allocation, not two: the samples first, one or two 8-byte words
+/// each ([`Sample::encode`]), then the ids, 6 bytes each ([`Trail::ID_BYTES`]). Sample words
+/// start with [`SAMPLE_TAG`]'s bit and ids do not, so the list needs no count of its samples;
+/// it is a boxed slice whose spare bytes are zero, with the count of used bytes beside it (24
+/// bytes inline rather than a vector's 24 plus two counts). A reply moves the ids up; a
+/// conversation has few of either.
 #[derive(Debug, Default)]
 pub(crate) struct Trail {
-    words: Box<[u64]>,
-    /// Words in use.
+    bytes: Box<[u8]>,
+    /// Bytes in use.
     used: u32,
     /// One bit per remembered id hash (a 32-bit Bloom filter): a new id, most events' case,
     /// is known new without reading the list, whose cache miss was the last one an event
@@ -148,16 +159,29 @@ pub(crate) struct Trail {
     id_filter: u32,
 }
 
+/// The bits of an id hash a [`Trail`] keeps: 16 to 62. Two ids of one conversation instance
+/// whose hashes agree in all 47 are taken for one (R4): with the avalanched hash of
+/// `intern::id_hash`, about once in 3·10^12 conversations of ten events.
+const ID_MASK: u64 = ((1 << 47) - 1) << 16;
+
 impl Trail {
+    /// Bytes an id takes in the list.
+    pub(crate) const ID_BYTES: usize = 6;
+
     #[inline]
-    fn list(&self) -> &[u64] {
-        &self.words[..self.used as usize]
+    fn list(&self) -> &[u8] {
+        &self.bytes[..self.used as usize]
     }
 
-    /// How many words the samples take: the leading tagged ones.
+    /// How many bytes the samples take: the leading tagged words.
     #[inline]
-    fn sample_words(&self) -> usize {
-        self.list().iter().take_while(|&&w| w & SAMPLE_TAG != 0).count()
+    fn sample_bytes(&self) -> usize {
+        let list = self.list();
+        let mut at = 0;
+        while list.get(at).is_some_and(|&b| b & 0x80 != 0) {
+            at += 8;
+        }
+        at.min(list.len())
     }
 
     /// The reply samples in order, of a conversation created at `created_at`: the first is the
@@ -165,56 +189,71 @@ impl Trail {
     #[inline]
     pub(crate) fn samples(&self, created_at: Timestamp) -> Samples<'_> {
         Samples {
-            words: &self.list()[..self.sample_words()],
+            words: &self.list()[..self.sample_bytes()],
             created_at,
         }
     }
 
     #[inline]
     fn has_samples(&self) -> bool {
-        self.list().first().is_some_and(|&w| w & SAMPLE_TAG != 0)
+        self.list().first().is_some_and(|&b| b & 0x80 != 0)
     }
 
-    /// Makes room for `extra` more words.
+    /// Makes room for `extra` more bytes.
     #[inline]
     fn make_room(&mut self, extra: usize) {
-        if self.words.len() - (self.used as usize) < extra {
+        if self.bytes.len() - (self.used as usize) < extra {
             self.grow(extra);
         }
     }
 
-    /// Moves the list to a larger one, growing by a quarter (and two words) rather than
+    /// Moves the list to a larger one, growing by a quarter (and two ids) rather than
     /// doubling: these lists are short and many, so spare capacity is much of their memory
     /// (R40). Growing by half instead cost 8 B more per open conversation at 252 k open, and
     /// measured no faster.
     #[inline(never)]
     fn grow(&mut self, extra: usize) {
         let used = self.used as usize;
-        let mut words = vec![0; used + (used / 4 + 2).max(extra)].into_boxed_slice();
-        words[..used].copy_from_slice(&self.words[..used]);
-        self.words = words;
+        let mut bytes = vec![0; used + (used / 4 + 2 * Trail::ID_BYTES).max(extra)].into_boxed_slice();
+        bytes[..used].copy_from_slice(&self.bytes[..used]);
+        self.bytes = bytes;
     }
 
     fn push_sample(&mut self, s: Sample, created_at: Timestamp) {
         let (words, n) = s.encode(created_at);
-        self.make_room(n);
-        let at = self.sample_words();
+        let len = 8 * n;
+        self.make_room(len);
+        let at = self.sample_bytes();
         let used = self.used as usize;
-        self.words.copy_within(at..used, at + n);
-        self.words[at..at + n].copy_from_slice(&words[..n]);
-        self.used += n as u32;
+        self.bytes.copy_within(at..used, at + len);
+        for (k, w) in words[..n].iter().enumerate() {
+            self.bytes[at + 8 * k..at + 8 * k + 8].copy_from_slice(&w.to_be_bytes());
+        }
+        self.used += len as u32;
     }
 
-    /// The id hashes, in arrival order.
-    #[inline]
-    fn ids(&self) -> &[u64] {
-        &self.list()[self.sample_words()..]
+    /// The ids, as [`Trail::kept`] values, in arrival order.
+    fn ids(&self) -> impl Iterator<Item = u64> + '_ {
+        self.list()[self.sample_bytes()..]
+            .chunks_exact(Trail::ID_BYTES)
+            .map(|c| {
+                let mut b = [0; 8];
+                b[..Trail::ID_BYTES].copy_from_slice(c);
+                u64::from_be_bytes(b)
+            })
     }
 
-    /// An id hash as the list holds it: without [`SAMPLE_TAG`] (63 bits of it are kept).
+    /// The bits of an id hash the list keeps ([`ID_MASK`]), in place.
     #[inline]
-    fn untagged(h: u64) -> u64 {
-        h & !SAMPLE_TAG
+    pub(crate) fn kept(h: u64) -> u64 {
+        h & ID_MASK
+    }
+
+    /// An id as the list holds it: bits 63 to 16, big-endian, whose first (63) is not kept.
+    #[inline]
+    fn id_bytes(h: u64) -> [u8; Trail::ID_BYTES] {
+        let b = Trail::kept(h).to_be_bytes();
+        [b[0], b[1], b[2], b[3], b[4], b[5]]
     }
 
     /// The filter bit of an id hash: from its top kept bits (the hash is avalanched, R4).
@@ -225,22 +264,26 @@ impl Trail {
 
     #[inline]
     fn has_id(&self, h: u64) -> bool {
-        let h = Trail::untagged(h);
-        // Sample words are tagged, so searching them too finds nothing false.
-        self.id_filter & Trail::filter_bit(h) != 0 && self.list().contains(&h)
+        if self.id_filter & Trail::filter_bit(h) == 0 {
+            return false;
+        }
+        let id = Trail::id_bytes(h);
+        self.list()[self.sample_bytes()..]
+            .chunks_exact(Trail::ID_BYTES)
+            .any(|c| c == id)
     }
 
     #[inline]
     fn push_id(&mut self, h: u64) {
-        let h = Trail::untagged(h);
-        self.make_room(1);
-        self.words[self.used as usize] = h;
-        self.used += 1;
+        self.make_room(Trail::ID_BYTES);
+        let used = self.used as usize;
+        self.bytes[used..used + Trail::ID_BYTES].copy_from_slice(&Trail::id_bytes(h));
+        self.used += Trail::ID_BYTES as u32;
         self.id_filter |= Trail::filter_bit(h);
     }
 
     fn heap_bytes(&self) -> usize {
-        self.words.len() * std::mem::size_of::<u64>()
+        self.bytes.len()
     }
 }
 
@@ -440,8 +483,8 @@ impl Conversation {
             self.status_since.raw() as u64,
             u64::from(self.replies),
             first_deadline as u64,
-            list.first().copied().unwrap_or(0),
-            list.last().copied().unwrap_or(0),
+            u64::from(list.first().copied().unwrap_or(0)),
+            u64::from(list.last().copied().unwrap_or(0)),
         ]
         .into_iter()
         .fold(0, u64::wrapping_add)
@@ -1284,8 +1327,9 @@ pub(crate) mod encode {
             w.i64(i.used());
             w.ts(i.deadline());
         }
-        w.u64(c.trail.ids().len() as u64);
-        c.trail.ids().iter().for_each(|&h| w.u64(h));
+        // Each id's kept bits, in place (version 2 wrote 63 bits: reading keeps the same).
+        w.u64(c.trail.ids().count() as u64);
+        c.trail.ids().for_each(|h| w.u64(h));
     }
 
     /// Reads a conversation back, with the attribute values interned so far.
@@ -1474,14 +1518,15 @@ mod tests {
             short(10, 10),
         ]
         .map(|s| s.expect("fits"));
+        // Distinct in the kept bits (16 to 62), whatever the others.
         let ids = [
             0,
-            1,
+            1 << 16,
             u64::MAX,
-            1 << 63,
+            1 << 63 | 5 << 16,
             1 << 62,
-            3 << 62,
-            (1 << 63) - 1,
+            3 << 61,
+            (1 << 63) - 1 - (1 << 16),
             0x0123_4567_89ab_cdef,
         ];
         let mut trail = Trail::default();
@@ -1496,12 +1541,14 @@ mod tests {
             let got: Vec<_> = trail.samples(created).collect();
             assert_eq!(got, samples[..=k.min(samples.len() - 1)]);
             let seen = &ids[..=k.min(ids.len() - 1)];
-            assert_eq!(trail.ids().len(), seen.len());
+            assert!(trail.ids().eq(seen.iter().map(|&h| Trail::kept(h))));
             assert!(seen.iter().all(|&h| trail.has_id(h)));
             assert!(trail.has_samples());
         }
-        assert!(!trail.has_id(2) && !trail.has_id(42));
-        // Four short samples take a word each, the seven others two.
-        assert_eq!(trail.list().len(), 4 + 2 * 7 + ids.len());
+        assert!(!trail.has_id(2 << 16) && !trail.has_id(42 << 16));
+        // Hashes that differ only outside the kept bits are one id.
+        assert!(trail.has_id(0xffff) && trail.has_id(1 << 63 | 1 << 16));
+        // Four short samples take a word each, the seven others two; ids 6 bytes each.
+        assert_eq!(trail.list().len(), 8 * (4 + 2 * 7) + Trail::ID_BYTES * ids.len());
     }
 }
