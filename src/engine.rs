@@ -583,7 +583,7 @@ impl Engine {
             .live
             .remove(key)
             .expect("finalize is called on a live conversation");
-        let Open { key, conv } = *open;
+        let Open { key, conv } = open;
         self.finalize_conversation(key, conv, at, by)
     }
 
@@ -745,16 +745,22 @@ impl Engine {
     fn finish_open(&mut self, at: Timestamp, remember: bool) -> Report {
         self.release(None);
         let fin = at.max(self.watermark).max(self.latest);
-        // A deterministic order for the summaries, whatever the table's layout. The sort key
-        // is copied out of each box once, so the sort compares without chasing pointers.
-        let mut open: Vec<(Timestamp, Box<Open>)> =
-            self.live.drain().map(|o| (o.conv.created_at(), o)).collect();
-        open.sort_unstable_by(|a, b| (a.0, &a.1.key).cmp(&(b.0, &b.1.key)));
+        // A deterministic order for the summaries, whatever the table's layout. The sort
+        // moves positions, with each creation instant copied beside its position, rather than
+        // whole states; the ids break ties.
+        let open: Vec<Open> = self.live.drain().collect();
+        let mut order: Vec<(Timestamp, usize)> = (open.iter().enumerate())
+            .map(|(i, o)| (o.conv.created_at(), i))
+            .collect();
+        order.sort_unstable_by(|a, b| (a.0.cmp(&b.0)).then_with(|| open[a.1].key.cmp(&open[b.1].key)));
+        let mut open: Vec<Option<Open>> = open.into_iter().map(Some).collect();
         if remember {
             self.finalized.reserve(open.len());
         }
-        for (_, open) in open {
-            let Open { key, conv } = *open;
+        for (_, i) in order {
+            let Some(Open { key, conv }) = open[i].take() else {
+                continue; // each position comes once
+            };
             let (due, by) = conv.due(&self.rules);
             let (at, by) = if due <= fin {
                 (due, by)
@@ -798,7 +804,7 @@ impl Engine {
             open_conversations: open,
             open_state_bytes,
             id_memories: self.finalized.len(),
-            table_bytes: (self.live.capacity() - open) * entry
+            table_bytes: self.live.spare_bytes()
                 + self.finalized.capacity() * (size_of::<(Key, Memory)>() + 1)
                 + self.timers.bytes(),
         }

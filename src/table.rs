@@ -1,8 +1,11 @@
-//! The table of open conversations: ids to boxed conversation state, with the id kept inside
-//! the box. The table itself holds one pointer per slot (9 bytes with its control byte, against
-//! 33 for an id and a pointer), so its spare capacity costs little and at hundreds of thousands
-//! of open conversations it is a few megabytes, which the cache can mostly hold. The id is
-//! compared in the box, whose cache lines the event reads anyway.
+//! The table of open conversations: ids to conversation state, with the id kept beside the
+//! state. The states lie in chunks of [`CHUNK`], densely (a removal moves the last one into the
+//! hole), and the hash table holds only their 32-bit positions: 5 bytes a slot with its
+//! control byte, against 9 for a pointer to a boxed state and 33 for an id and a pointer. Its
+//! spare capacity then costs little, and at hundreds of thousands of open conversations it is a
+//! few megabytes, which the cache can mostly hold. A state costs exactly its size, with no
+//! allocator header or rounding per conversation. The id is compared in the state, whose cache
+//! lines the event reads anyway.
 
 use crate::conversation::Conversation;
 use crate::intern::{FxBuild, Key};
@@ -28,10 +31,21 @@ pub(crate) const WARM_BATCH: usize = 16;
 /// The library's own tests lower it, so that small streams take both paths.
 const WARM_FROM: usize = if cfg!(test) { 4 } else { 1 << 16 };
 
+/// States per chunk (a power of two): 1024 of them, under 200 KB. The library's own tests
+/// lower it, so that small tables span several chunks.
+const CHUNK_BITS: u32 = if cfg!(test) { 3 } else { 10 };
+const CHUNK: usize = 1 << CHUNK_BITS;
+
 /// Open conversations by id.
 #[derive(Debug, Default)]
 pub(crate) struct OpenTable {
-    table: HashTable<Box<Open>>,
+    /// Positions in `chunks`, by the hash of the id at that position.
+    table: HashTable<u32>,
+    /// The states, densely: position `i` is `chunks[i / CHUNK][i % CHUNK]`. Every chunk has a
+    /// capacity of `CHUNK`; all but the last in use are full, and at most one empty chunk is
+    /// kept after it.
+    chunks: Vec<Vec<Open>>,
+    len: usize,
 }
 
 #[inline]
@@ -39,27 +53,33 @@ fn hash(key: &[u8]) -> u64 {
     FxBuild::default().hash_one(key)
 }
 
-#[allow(clippy::borrowed_box)]
-fn rehash(open: &Box<Open>) -> u64 {
-    hash(open.key.as_bytes())
+/// The state at position `i`.
+#[inline]
+fn at(chunks: &[Vec<Open>], i: u32) -> &Open {
+    &chunks[(i >> CHUNK_BITS) as usize][i as usize & (CHUNK - 1)]
 }
 
 impl OpenTable {
-    /// Bytes one slot of the table takes: a pointer and a control byte.
-    pub(crate) const SLOT_BYTES: usize = std::mem::size_of::<Box<Open>>() + 1;
+    /// Bytes one slot of the table takes: a position and a control byte.
+    pub(crate) const SLOT_BYTES: usize = std::mem::size_of::<u32>() + 1;
+
+    #[inline]
+    fn find(&self, key: &[u8]) -> Option<u32> {
+        let chunks = &self.chunks;
+        self.table
+            .find(hash(key), |&i| at(chunks, i).key.as_bytes() == key)
+            .copied()
+    }
 
     #[inline]
     pub(crate) fn get(&self, key: &[u8]) -> Option<&Conversation> {
-        self.table
-            .find(hash(key), |o| o.key.as_bytes() == key)
-            .map(|o| &o.conv)
+        self.find(key).map(|i| &at(&self.chunks, i).conv)
     }
 
     #[inline]
     pub(crate) fn get_mut(&mut self, key: &[u8]) -> Option<&mut Conversation> {
-        self.table
-            .find_mut(hash(key), |o| o.key.as_bytes() == key)
-            .map(|o| &mut o.conv)
+        let i = self.find(key)?;
+        Some(&mut self.chunks[(i >> CHUNK_BITS) as usize][i as usize & (CHUNK - 1)].conv)
     }
 
     /// Loads the state of the open conversations among `keys` (at most [`WARM_BATCH`]): first
@@ -85,55 +105,111 @@ impl OpenTable {
     }
 
     pub(crate) fn contains(&self, key: &[u8]) -> bool {
-        self.get(key).is_some()
+        self.find(key).is_some()
     }
 
     /// Adds a conversation under `key`; `false` (and no change) if the id is already open.
     pub(crate) fn insert(&mut self, key: Key, conv: Conversation) -> bool {
-        let h = hash(key.as_bytes());
-        match self.table.entry(h, |o| o.key == key, rehash) {
+        let Ok(position) = u32::try_from(self.len) else {
+            panic!("more than 2^32 open conversations");
+        };
+        let chunks = &self.chunks;
+        let entry = self.table.entry(
+            hash(key.as_bytes()),
+            |&i| at(chunks, i).key == key,
+            |&i| hash(at(chunks, i).key.as_bytes()),
+        );
+        match entry {
             hashbrown::hash_table::Entry::Occupied(_) => false,
             hashbrown::hash_table::Entry::Vacant(v) => {
-                v.insert(Box::new(Open { key, conv }));
+                v.insert(position);
+                let chunk = self.len >> CHUNK_BITS;
+                if chunk == self.chunks.len() {
+                    self.chunks.push(Vec::with_capacity(CHUNK));
+                }
+                self.chunks[chunk].push(Open { key, conv });
+                self.len += 1;
                 true
             }
         }
     }
 
-    /// Takes the conversation of `key` out of the table.
-    pub(crate) fn remove(&mut self, key: &[u8]) -> Option<Box<Open>> {
-        match self.table.find_entry(hash(key), |o| o.key.as_bytes() == key) {
-            Ok(entry) => Some(entry.remove().0),
-            Err(_) => None,
+    /// Takes the conversation of `key` out of the table; the last state moves into its place.
+    pub(crate) fn remove(&mut self, key: &[u8]) -> Option<Open> {
+        let chunks = &self.chunks;
+        let found = self
+            .table
+            .find_entry(hash(key), |&i| at(chunks, i).key.as_bytes() == key);
+        let i = match found {
+            Ok(entry) => entry.remove().0,
+            Err(_) => return None,
+        };
+        self.len -= 1;
+        let last = self.len as u32;
+        if i != last {
+            let chunks = &self.chunks;
+            let moved = hash(at(chunks, last).key.as_bytes());
+            if let Some(slot) = self.table.find_mut(moved, |&j| j == last) {
+                *slot = i;
+            }
         }
+        let tail = self.chunks[self.len >> CHUNK_BITS]
+            .pop()
+            .expect("the last position is in use");
+        let open = if i == last {
+            tail
+        } else {
+            std::mem::replace(
+                &mut self.chunks[(i >> CHUNK_BITS) as usize][i as usize & (CHUNK - 1)],
+                tail,
+            )
+        };
+        // R40: an emptied chunk goes back, but one, so a table at a chunk's edge does not
+        // allocate and free a chunk at every conversation.
+        while self.chunks.len() > self.len.div_ceil(CHUNK) + 1 {
+            self.chunks.pop();
+        }
+        Some(open)
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.table.len()
+        self.len
     }
 
-    pub(crate) fn capacity(&self) -> usize {
+    /// Bytes held besides the open conversations' own: spare table slots, and spare chunk room.
+    pub(crate) fn spare_bytes(&self) -> usize {
+        (self.table.capacity() - self.len) * OpenTable::SLOT_BYTES
+            + (self.chunks.len() * CHUNK - self.len) * std::mem::size_of::<Open>()
+    }
+
+    #[cfg(test)]
+    fn capacity(&self) -> usize {
         self.table.capacity()
     }
 
     pub(crate) fn reserve(&mut self, additional: usize) {
-        self.table.reserve(additional, rehash);
+        let chunks = &self.chunks;
+        self.table
+            .reserve(additional, |&i| hash(at(chunks, i).key.as_bytes()));
     }
 
     /// Gives memory back after a spike (R40), under the policy of [`shrunk_capacity`].
     pub(crate) fn right_size(&mut self) {
-        if let Some(cap) = shrunk_capacity(self.table.capacity(), self.table.len()) {
-            self.table.shrink_to(cap, rehash);
+        if let Some(cap) = shrunk_capacity(self.table.capacity(), self.len) {
+            let chunks = &self.chunks;
+            self.table.shrink_to(cap, |&i| hash(at(chunks, i).key.as_bytes()));
         }
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Open> {
-        self.table.iter().map(|o| &**o)
+        self.chunks.iter().flatten()
     }
 
     /// Empties the table, handing out every open conversation (in no particular order).
-    pub(crate) fn drain(&mut self) -> impl Iterator<Item = Box<Open>> + '_ {
-        self.table.drain()
+    pub(crate) fn drain(&mut self) -> impl Iterator<Item = Open> {
+        self.table.clear();
+        self.len = 0;
+        std::mem::take(&mut self.chunks).into_iter().flatten()
     }
 }
 
@@ -178,6 +254,13 @@ mod tests {
             let open = table.remove(id.as_bytes()).expect("open");
             assert_eq!(open.key.as_bytes(), id.as_bytes());
             assert!(!table.contains(id.as_bytes()));
+        }
+        // The states that moved into the holes are still found (and with their own state).
+        for (i, id) in ids.iter().enumerate().skip(1).step_by(2) {
+            assert_eq!(
+                table.get(id.as_bytes()).map(|c| c.created_at().as_unix()),
+                Some(i as i64)
+            );
         }
         table.right_size();
         assert_eq!(table.len(), ids.len() / 2);
