@@ -111,6 +111,9 @@ impl Target {
     }
 }
 
+/// The most targets a policy may have: an SLA instance stores its target's index in a byte.
+const MAX_TARGETS: usize = 256;
+
 /// Which conversations a policy applies to (§6 `when`). Empty lists match everything. All
 /// policies together may name at most 65 534 distinct channels and as many brands
 /// ([`Engine::new`](crate::Engine::new) returns a config error beyond that).
@@ -149,7 +152,8 @@ pub struct Policy {
     pub name: String,
     /// Which conversations it applies to.
     pub when: Filter,
-    /// Its targets, in activation order.
+    /// Its targets, in activation order: at most 256 ([`Engine::new`](crate::Engine::new)
+    /// returns a config error beyond that).
     pub targets: Vec<Target>,
 }
 
@@ -362,6 +366,13 @@ impl Config {
         }
         let mut tags: Vec<&str> = Vec::new();
         for p in &self.policies {
+            if p.targets.len() > MAX_TARGETS {
+                return Err(Error::config(format!(
+                    "policy {}: at most {MAX_TARGETS} targets, found {}",
+                    p.name,
+                    p.targets.len()
+                )));
+            }
             for t in &p.targets {
                 if t.threshold_s <= 0 {
                     return Err(Error::config(format!(

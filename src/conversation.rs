@@ -780,7 +780,8 @@ impl Conversation {
             for i in self.sla.iter_mut() {
                 if i.metric.is_reply() && i.state == State::Running {
                     i.anchor = Packed::at(t);
-                    i.deadline = Packed::at(rules.clocks[i.clock as usize].deadline(t, i.threshold_s(rules)));
+                    i.deadline =
+                        Packed::at(rules.clocks[i.clock(rules) as usize].deadline(t, i.threshold_s(rules)));
                 }
             }
         } else {
@@ -796,8 +797,8 @@ impl Conversation {
         }
         let metric = self.wait_metric();
         for k in 0..rules.policies[self.policy as usize].targets.len() {
-            if rules.target(self.policy, k as u16).metric == metric {
-                self.activate(k as u16, t, rules, false);
+            if rules.target(self.policy, k as u8).metric == metric {
+                self.activate(k as u8, t, rules, false);
             }
         }
     }
@@ -937,7 +938,7 @@ impl Conversation {
         }
         let targets = rules.policies[self.policy as usize].targets.len();
         for k in 0..targets {
-            self.activate(k as u16, t, rules, true);
+            self.activate(k as u8, t, rules, true);
         }
         if self.excluded.is_some() {
             for i in self.sla.iter_mut() {
@@ -950,7 +951,7 @@ impl Conversation {
     /// targets on a running wait of their metric, resolution targets from creation
     /// (`at_creation`: by the first event). Also used for unpaired new targets on re-targeting
     /// (R23).
-    fn activate(&mut self, k: u16, t: Timestamp, rules: &Rules, at_creation: bool) {
+    fn activate(&mut self, k: u8, t: Timestamp, rules: &Rules, at_creation: bool) {
         let target = rules.target(self.policy, k);
         let clock = &rules.clocks[target.clock as usize];
         let metric = target.metric;
@@ -958,7 +959,6 @@ impl Conversation {
             policy: self.policy,
             target: k,
             metric,
-            clock: target.clock,
             state: State::Running,
             anchor: self.created_at,
             used: Packed::new(0),
@@ -1008,7 +1008,7 @@ impl Conversation {
     /// Sets a pausing instance's state and deadline from the current status, given `used`
     /// clock seconds at `t` (R24).
     fn place_pausing(&self, inst: &mut Instance, t: Timestamp, rules: &Rules) {
-        let clock = &rules.clocks[inst.clock as usize];
+        let clock = &rules.clocks[inst.clock(rules) as usize];
         let left = inst.threshold_s(rules) - inst.used();
         if left < 0 {
             inst.state = State::Breached;
@@ -1062,7 +1062,7 @@ impl Conversation {
         } else {
             &rules.policies[new_policy as usize].targets
         };
-        let mut unpaired_new: Vec<u16> = Vec::new();
+        let mut unpaired_new: Vec<u8> = Vec::new();
         for metric in SlaMetric::ALL {
             let running_now: Vec<usize> = (0..old_len)
                 .filter(|&i| self.sla[i].metric == metric && self.sla[i].state.is_running())
@@ -1082,9 +1082,8 @@ impl Conversation {
                         };
                         let inst = &mut self.sla[i];
                         inst.policy = new_policy;
-                        inst.target = k as u16;
-                        inst.clock = target.clock;
-                        let clock = &rules.clocks[inst.clock as usize];
+                        inst.target = k as u8;
+                        let clock = &rules.clocks[target.clock as usize];
                         if metric.pauses() {
                             inst.used = Packed::new(used);
                             inst.anchor = Packed::at(t);
@@ -1104,7 +1103,7 @@ impl Conversation {
                             }
                         }
                     }
-                    None => unpaired_new.push(k as u16),
+                    None => unpaired_new.push(k as u8),
                 }
             }
             for i in running {
@@ -1133,7 +1132,7 @@ impl Conversation {
                 }
                 State::Paused => {
                     i.deadline = Packed::at(
-                        rules.clocks[i.clock as usize].deadline(at, i.threshold_s(rules) - i.used()),
+                        rules.clocks[i.clock(rules) as usize].deadline(at, i.threshold_s(rules) - i.used()),
                     );
                     i.state = State::Active;
                 }
@@ -1146,7 +1145,7 @@ impl Conversation {
 
 /// One instance's response to a status change (R24).
 fn on_status_change(i: &mut Instance, old: Status, new: Status, resolves: bool, t: Timestamp, rules: &Rules) {
-    let clock = &rules.clocks[i.clock as usize];
+    let clock = &rules.clocks[i.clock(rules) as usize];
     match i.metric {
         SlaMetric::FirstResponse | SlaMetric::NextReply => {} // never pause on status (R24)
         SlaMetric::FirstResolution => {
@@ -1312,9 +1311,9 @@ pub(crate) mod encode {
         w.u64(c.sla.len() as u64);
         for i in c.sla.iter() {
             w.u16(i.policy);
-            w.u16(i.target);
+            w.u16(u16::from(i.target));
             w.u8(code(&SlaMetric::ALL, &i.metric));
-            w.u8(i.clock);
+            w.u8(i.clock(rules));
             w.u8(code(&STATE, &i.state));
             w.i64(i.threshold_s(rules));
             // The format predates `anchor`: the clock's start, then the running period's.
@@ -1428,9 +1427,9 @@ pub(crate) mod encode {
             }
             sla.push(Instance {
                 policy,
-                target,
+                // Below the policy's target count, which is at most 256 (checked above).
+                target: target as u8,
                 metric,
-                clock,
                 state,
                 anchor: Packed::at(if metric.pauses() { since } else { start }),
                 used: Packed::new(used),
@@ -1479,13 +1478,13 @@ pub(crate) mod encode {
 #[cfg(test)]
 mod tests {
     /// R40: an open conversation with its id and its first two SLA instances takes at most
-    /// 184 bytes, which with an allocator's 8-byte header fills a 192-byte block: three cache
-    /// lines. Samples and ids come on top.
+    /// 176 bytes in the table's chunks (no allocator header: `table`). Samples and ids come on
+    /// top.
     #[test]
-    fn r40_conversation_state_fits_three_cache_lines() {
-        assert!(std::mem::size_of::<crate::table::Open>() <= 184);
-        assert_eq!(std::mem::size_of::<crate::sla::Instances>(), 48);
-        assert_eq!(std::mem::size_of::<crate::sla::Instance>(), 22);
+    fn r40_conversation_state_takes_at_most_176_bytes() {
+        assert!(std::mem::size_of::<crate::table::Open>() <= 176);
+        assert_eq!(std::mem::size_of::<crate::sla::Instances>(), 40);
+        assert_eq!(std::mem::size_of::<crate::sla::Instance>(), 20);
     }
 
     /// R4, R9: a trail keeps replies and ids apart, in order, whatever their bits: instants at

@@ -301,7 +301,7 @@ impl Engine {
                     policy: self.rules.policies[i.policy as usize].name.clone(),
                     metric: i.metric,
                     threshold_s: i.threshold_s(&self.rules),
-                    clock: self.rules.clock_names[i.clock as usize].clone(),
+                    clock: self.rules.clock_names[i.clock(&self.rules) as usize].clone(),
                     deadline: *deadline,
                     time_left_s: deadline.secs_since(now),
                 })

@@ -141,7 +141,7 @@ impl Tracker {
                     policy: rules.policies[now.policy as usize].name.clone(),
                     metric: now.metric,
                     threshold_s: now.threshold_s(rules),
-                    clock: rules.clock_names[now.clock as usize].clone(),
+                    clock: rules.clock_names[now.clock(rules) as usize].clone(),
                     deadline: now.deadline(),
                 });
             }

@@ -242,7 +242,7 @@ impl Summary {
                     policy: rules.policies[i.policy as usize].name.clone(),
                     metric: i.metric,
                     threshold_s: i.threshold_s(rules),
-                    clock: rules.clock_names[i.clock as usize].clone(),
+                    clock: rules.clock_names[i.clock(rules) as usize].clone(),
                     outcome: i.state.outcome(),
                     deadline: i.deadline(),
                 })

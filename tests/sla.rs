@@ -503,3 +503,41 @@ fn r35_segment_cap_keeps_the_smallest_values_in_any_order() {
         assert_eq!(merged, whole);
     }
 }
+
+/// §6: a policy may have up to 256 targets (an SLA instance keeps its target's index in a
+/// byte); one more is a config error. With 256, the last target still activates and reports.
+#[test]
+fn s6_a_policy_has_at_most_256_targets() {
+    use sla_metrics::{Author, Event, Timestamp};
+    let json = |n: i64| {
+        let targets: Vec<_> = (1..=n)
+            .map(|k| serde_json::json!({"metric": "first_response", "threshold_s": k}))
+            .collect();
+        serde_json::json!({"policies": [{"name": "many", "targets": targets}]}).to_string()
+    };
+    let config = |n: i64| Config::from_json(&json(n));
+    let err = config(257).unwrap_err();
+    assert_eq!(err.code(), "config");
+    assert!(err.to_string().contains("at most 256 targets"), "{err}");
+    // The same through the typed API.
+    let mut typed = config(256).unwrap();
+    let extra = typed.policies[0].targets[0].clone();
+    typed.policies[0].targets.push(extra);
+    assert_eq!(Engine::new(typed).unwrap_err().code(), "config");
+    let mut engine = Engine::new(config(256).unwrap()).unwrap();
+    engine.collect_summaries(true);
+    let t0: Timestamp = "2024-04-02T10:00:00Z".parse().unwrap();
+    engine
+        .ingest(&Event::message("c1", t0, Author::Customer))
+        .unwrap();
+    engine
+        .ingest(&Event::message("c1", t0.add_secs(200), Author::Agent))
+        .unwrap();
+    let report = engine.finish();
+    let summary = engine.drain_summaries().next().unwrap();
+    assert_eq!(summary.sla.len(), 256);
+    let last = &report.sla()[255];
+    assert_eq!((last.threshold_s, last.met, last.breached), (256, 1, 0));
+    // A reply at the deadline meets it (R21): thresholds 1–199 s breached, 200–256 s met.
+    assert_eq!((report.sla()[198].breached, report.sla()[199].met), (1, 1));
+}
