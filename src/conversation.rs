@@ -8,7 +8,6 @@ use crate::intern::{Names, SmallId, NONE};
 use crate::sla::{Instance, Instances, Rules, State, NO_POLICY};
 use crate::time::Packed;
 use crate::Timestamp;
-use std::num::NonZeroU8;
 
 /// One reply sample (R9): the wait it ends and who ended it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -384,9 +383,15 @@ impl From<Option<Timestamp>> for MaybeAt {
     }
 }
 
-/// Facts a conversation instance learns once and keeps, one bit each.
+/// Facts a conversation instance learns once and keeps, one bit each, then the last CSAT
+/// score (R19) in three bits and the exclusion reason (R26) in two, each `0` for none.
 #[derive(Debug, Clone, Copy, Default)]
 struct Flags(u8);
+
+const CSAT_SHIFT: u32 = 3;
+const CSAT_BITS: u8 = 0b111 << CSAT_SHIFT;
+const EXCLUDED_SHIFT: u32 = 6;
+const EXCLUDED_BITS: u8 = 0b11 << EXCLUDED_SHIFT;
 
 impl Flags {
     /// The customer has written (R18: only then do replies count).
@@ -404,6 +409,35 @@ impl Flags {
     #[inline]
     fn set(&mut self, flag: u8) {
         self.0 |= flag;
+    }
+
+    /// The last CSAT score, 1–5.
+    #[inline]
+    fn csat(self) -> Option<u8> {
+        let score = (self.0 & CSAT_BITS) >> CSAT_SHIFT;
+        (score != 0).then_some(score)
+    }
+
+    /// Records a CSAT score (1–5, R19 rejects any other).
+    #[inline]
+    fn set_csat(&mut self, score: u8) {
+        debug_assert!((1..=5).contains(&score));
+        self.0 = (self.0 & !CSAT_BITS) | (score << CSAT_SHIFT & CSAT_BITS);
+    }
+
+    #[inline]
+    fn excluded(self) -> Option<ExcludeReason> {
+        let code = (self.0 & EXCLUDED_BITS) >> EXCLUDED_SHIFT;
+        ExcludeReason::ALL.get(usize::from(code).checked_sub(1)?).copied()
+    }
+
+    #[inline]
+    fn set_excluded(&mut self, reason: ExcludeReason) {
+        let code = ExcludeReason::ALL
+            .iter()
+            .position(|&r| r == reason)
+            .map_or(0, |i| i + 1) as u8;
+        self.0 = (self.0 & !EXCLUDED_BITS) | (code << EXCLUDED_SHIFT & EXCLUDED_BITS);
     }
 }
 
@@ -424,7 +458,6 @@ pub(crate) struct Conversation {
     calendar_status_time: [Packed; 3],
     /// What most conversations never need, allocated on first use.
     extras: Option<Box<Extras>>,
-    pub(crate) instance: u32,
     pub(crate) replies: u32,
     pub(crate) reopens: u32,
     pub(crate) channel: SmallId,
@@ -436,9 +469,6 @@ pub(crate) struct Conversation {
     pub(crate) status: Status,
     pub(crate) priority: Priority,
     pub(crate) initiated_by: Option<Author>,
-    /// The last CSAT score (R19), 1–5.
-    csat: Option<NonZeroU8>,
-    pub(crate) excluded: Option<ExcludeReason>,
     flags: Flags,
     /// The earliest finalization timer pending for this conversation (engine bookkeeping);
     /// see [`Conversation::timer_due`].
@@ -453,6 +483,8 @@ pub(crate) struct Conversation {
 /// pay 8 bytes for it (R40).
 #[derive(Debug, Default)]
 struct Extras {
+    /// The instance number (R6) less one: follow-ups only.
+    follow_ups: u32,
     /// The tags a policy filter names (R23, `Rules::tag_bit`), one bit each.
     tags: u64,
     /// Status time (R15) on the tracked clocks after the calendar (business hours, named
@@ -514,7 +546,10 @@ impl Conversation {
         self.status_since.raw_instant()
     }
 
+    /// Instance `instance` (1, or more for a follow-up, R6) of a conversation created at
+    /// `created_at`.
     pub(crate) fn new(created_at: Timestamp, instance: u32) -> Conversation {
+        let follow_ups = instance.saturating_sub(1);
         Conversation {
             created_at: Packed::at(created_at),
             last_at: Packed::at(created_at),
@@ -523,8 +558,12 @@ impl Conversation {
             first_resolution_at: MaybeAt::NONE,
             last_resolution_at: MaybeAt::NONE,
             calendar_status_time: [Packed::new(0); 3],
-            extras: None,
-            instance,
+            extras: (follow_ups > 0).then(|| {
+                Box::new(Extras {
+                    follow_ups,
+                    ..Extras::default()
+                })
+            }),
             replies: 0,
             reopens: 0,
             channel: SmallId::NONE,
@@ -535,9 +574,7 @@ impl Conversation {
             status: Status::New,
             priority: Priority::Normal,
             initiated_by: None,
-            csat: None,
             flags: Flags::default(),
-            excluded: None,
             timer_due: Packed::at(Timestamp::MAX),
             trail: Trail::default(),
             sla: Instances::default(),
@@ -595,7 +632,24 @@ impl Conversation {
     /// The last CSAT score (R19).
     #[inline]
     pub(crate) fn csat(&self) -> Option<u8> {
-        self.csat.map(NonZeroU8::get)
+        self.flags.csat()
+    }
+
+    /// Why the conversation was excluded (R26), if it was.
+    #[inline]
+    pub(crate) fn excluded(&self) -> Option<ExcludeReason> {
+        self.flags.excluded()
+    }
+
+    /// The instance number: 1, or more for a follow-up (R6).
+    #[inline]
+    pub(crate) fn instance(&self) -> u32 {
+        1 + self.extras.as_ref().map_or(0, |e| e.follow_ups)
+    }
+
+    /// [`Extras`], allocated on first use.
+    fn extras_mut(&mut self) -> &mut Extras {
+        self.extras.get_or_insert_with(Box::default)
     }
 
     /// R21: every running instance whose deadline lies before `t` is breached.
@@ -711,12 +765,12 @@ impl Conversation {
                 if let Some(list) = tags {
                     let bits = list.iter().fold(0, |m, tag| m | rules.tag_bit(tag));
                     if bits != self.tags() {
-                        self.extras.get_or_insert_with(Box::default).tags = bits;
+                        self.extras_mut().tags = bits;
                     }
                     filters_changed = true;
                 }
             }
-            EventKind::Csat { score } => self.csat = NonZeroU8::new(*score),
+            EventKind::Csat { score } => self.flags.set_csat(*score),
             EventKind::Exclude { reason } => {
                 self.on_exclude(*reason, t);
                 result = Applied::Finalize(FinalizedBy::Excluded);
@@ -825,7 +879,7 @@ impl Conversation {
 
     /// R26: exclusion ends the wait and cancels every instance, whatever its outcome.
     fn on_exclude(&mut self, reason: ExcludeReason, t: Timestamp) {
-        self.excluded = Some(reason);
+        self.flags.set_excluded(reason);
         self.waiting_since = MaybeAt::NONE;
         for i in self.sla.iter_mut() {
             i.state = State::Cancelled;
@@ -854,7 +908,7 @@ impl Conversation {
                 *slot = Packed::new(slot.raw() + secs);
             }
             _ if secs == 0 => {}
-            _ => self.extras.get_or_insert_with(Box::default).other_status_time[c - 1][b] += secs,
+            _ => self.extras_mut().other_status_time[c - 1][b] += secs,
         }
     }
 
@@ -940,7 +994,7 @@ impl Conversation {
         for k in 0..targets {
             self.activate(k as u8, t, rules, true);
         }
-        if self.excluded.is_some() {
+        if self.excluded().is_some() {
             for i in self.sla.iter_mut() {
                 i.state = State::Cancelled;
             }
@@ -1049,7 +1103,7 @@ impl Conversation {
 
     /// R23: a filter change re-targets running instances from their original start.
     fn retarget(&mut self, t: Timestamp, rules: &Rules) {
-        if self.excluded.is_some() {
+        if self.excluded().is_some() {
             return;
         }
         let new_policy = rules.select(self.priority, self.channel.get(), self.brand.get(), self.tags());
@@ -1213,7 +1267,6 @@ pub(crate) mod encode {
     use crate::sla::{Instance, Instances, Rules, State, NO_POLICY};
     use crate::time::Packed;
     use crate::{Error, Result};
-    use std::num::NonZeroU8;
 
     const STATUS: [Status; 6] = [
         Status::New,
@@ -1274,7 +1327,7 @@ pub(crate) mod encode {
             .flat_map(|k| c.status_time(k))
             .for_each(|s| w.i64(s));
         for v in [
-            c.instance,
+            c.instance(),
             c.replies,
             c.reopens,
             c.channel.get(),
@@ -1290,7 +1343,7 @@ pub(crate) mod encode {
         w.u8(code(&PRIORITY, &c.priority));
         opt_code(w, &AUTHOR, c.initiated_by.as_ref());
         w.u8(c.csat().unwrap_or(0));
-        opt_code(w, &ExcludeReason::ALL, c.excluded.as_ref());
+        opt_code(w, &ExcludeReason::ALL, c.excluded().as_ref());
         for v in [
             c.customer_seen(),
             c.solved_without_reply(),
@@ -1360,6 +1413,9 @@ pub(crate) mod encode {
             }
         }
         let instance = r.u32()?;
+        if instance == 0 {
+            return Err(Error::encoding("conversation instance 0"));
+        }
         let replies = r.u32()?;
         let reopens = r.u32()?;
         let channel = SmallId::new(interned(r.u32()?, &names.channels, "channel")?);
@@ -1374,13 +1430,15 @@ pub(crate) mod encode {
         let status = pick(&STATUS, r.u8()?, "status")?;
         let priority = pick(&PRIORITY, r.u8()?, "priority")?;
         let initiated_by = opt_pick(r, &AUTHOR, "author")?;
-        let csat = match r.u8()? {
-            0 => None,
-            s @ 1..=5 => NonZeroU8::new(s),
-            s => return Err(Error::encoding(format!("csat score {s}"))),
-        };
-        let excluded = opt_pick(r, &ExcludeReason::ALL, "exclude reason")?;
         let mut flags = Flags::default();
+        match r.u8()? {
+            0 => {}
+            s @ 1..=5 => flags.set_csat(s),
+            s => return Err(Error::encoding(format!("csat score {s}"))),
+        }
+        if let Some(reason) = opt_pick(r, &ExcludeReason::ALL, "exclude reason")? {
+            flags.set_excluded(reason);
+        }
         for flag in [
             Flags::CUSTOMER_SEEN,
             Flags::SOLVED_WITHOUT_REPLY,
@@ -1448,13 +1506,15 @@ pub(crate) mod encode {
             first_resolution_at,
             last_resolution_at,
             calendar_status_time: status_time[0].map(Packed::new),
-            extras: (tags != 0 || status_time[1..].iter().any(|k| *k != [0; 3])).then(|| {
-                Box::new(Extras {
-                    tags,
-                    other_status_time: std::array::from_fn(|k| status_time[k + 1]),
-                })
-            }),
-            instance,
+            extras: (instance != 1 || tags != 0 || status_time[1..].iter().any(|k| *k != [0; 3])).then(
+                || {
+                    Box::new(Extras {
+                        follow_ups: instance - 1,
+                        tags,
+                        other_status_time: std::array::from_fn(|k| status_time[k + 1]),
+                    })
+                },
+            ),
             replies,
             reopens,
             channel,
@@ -1465,8 +1525,6 @@ pub(crate) mod encode {
             status,
             priority,
             initiated_by,
-            csat,
-            excluded,
             flags,
             timer_due: Packed::at(timer_due),
             trail,
@@ -1478,13 +1536,52 @@ pub(crate) mod encode {
 #[cfg(test)]
 mod tests {
     /// R40: an open conversation with its id and its first two SLA instances takes at most
-    /// 176 bytes in the table's chunks (no allocator header: `table`). Samples and ids come on
+    /// 168 bytes in the table's chunks (no allocator header: `table`). Samples and ids come on
     /// top.
     #[test]
-    fn r40_conversation_state_takes_at_most_176_bytes() {
-        assert!(std::mem::size_of::<crate::table::Open>() <= 176);
+    fn r40_conversation_state_takes_at_most_168_bytes() {
+        assert!(std::mem::size_of::<crate::table::Open>() <= 168);
         assert_eq!(std::mem::size_of::<crate::sla::Instances>(), 40);
         assert_eq!(std::mem::size_of::<crate::sla::Instance>(), 20);
+    }
+
+    /// R17–R19, R26: the flags, the CSAT score and the exclusion reason share a byte without
+    /// touching each other, whatever order they are set in.
+    #[test]
+    fn r19_r26_flags_csat_and_exclusion_share_a_byte() {
+        use super::Flags;
+        use crate::event::ExcludeReason;
+        let all = [
+            Flags::CUSTOMER_SEEN,
+            Flags::SOLVED_WITHOUT_REPLY,
+            Flags::REPLY_AFTER_REOPEN,
+        ];
+        for bits in 0..8usize {
+            for score in 0..=5u8 {
+                for reason in [None].into_iter().chain(ExcludeReason::ALL.map(Some)) {
+                    let mut f = Flags::default();
+                    if let Some(r) = reason {
+                        f.set_excluded(r);
+                    }
+                    f.set_csat(5);
+                    for (k, &flag) in all.iter().enumerate() {
+                        if bits & 1 << k != 0 {
+                            f.set(flag);
+                        }
+                    }
+                    if score > 0 {
+                        f.set_csat(score);
+                    }
+                    let expected = if score > 0 { score } else { 5 };
+                    assert_eq!(f.csat(), Some(expected));
+                    assert_eq!(f.excluded(), reason);
+                    for (k, &flag) in all.iter().enumerate() {
+                        assert_eq!(f.has(flag), bits & 1 << k != 0);
+                    }
+                }
+            }
+        }
+        assert_eq!(Flags::default().csat(), None);
     }
 
     /// R4, R9: a trail keeps replies and ids apart, in order, whatever their bits: instants at

@@ -624,7 +624,7 @@ impl Engine {
             ));
         }
         Memory {
-            instance: conv.instance,
+            instance: conv.instance(),
             last_at: conv.last_at(),
             finalized_at: at,
         }

@@ -135,7 +135,7 @@ impl Tracker {
                     },
                     kind,
                     conversation: key.to_text(),
-                    instance: conv.instance,
+                    instance: conv.instance(),
                     created_at: conv.created_at(),
                     index: index as u32,
                     policy: rules.policies[now.policy as usize].name.clone(),

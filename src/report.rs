@@ -308,7 +308,7 @@ impl Report {
     /// Reply samples (R9): first response and next replies on every recorded clock; with
     /// `agent`, only that agent's replies (the breakdown by agent, R35).
     pub(crate) fn add_replies(&mut self, conv: &Conversation, rules: &Rules, agent: Option<u32>) {
-        if conv.excluded.is_some() {
+        if conv.excluded().is_some() {
             return;
         }
         for c in 0..rules.recorded {
@@ -336,7 +336,7 @@ impl Report {
                 Outcome::Cancelled => c.cancelled += 1,
             }
         }
-        if let Some(reason) = conv.excluded {
+        if let Some(reason) = conv.excluded() {
             self.conversations.excluded += 1;
             self.conversations.excluded_by_reason[reason as usize] += 1;
             return;

@@ -221,10 +221,10 @@ impl Summary {
         let resolved = conv.resolved();
         Summary {
             conversation: key,
-            instance: conv.instance,
+            instance: conv.instance(),
             created_at: conv.created_at(),
             initiated_by: conv.initiated_by,
-            excluded: conv.excluded,
+            excluded: conv.excluded(),
             calendar: durations(0),
             business: (rules.recorded > 1).then(|| durations(1)),
             replies: conv.replies,
