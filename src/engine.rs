@@ -10,7 +10,7 @@ use crate::live::{AtRisk, SlaEvent, Tracker};
 use crate::report::Report;
 use crate::sla::Rules;
 use crate::summary::Summary;
-use crate::table::{shrunk_capacity, Open, OpenTable};
+use crate::table::{self, shrunk_capacity, Open, OpenTable};
 use crate::{Config, Error, Result, Timestamp};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -33,15 +33,18 @@ pub enum Ingested {
     Buffered,
 }
 
-/// Finalization timers `(due, id)`, earliest first (R39). An entry whose due differs from its
-/// conversation's `timer_due` is stale and skipped when it comes up. Grows by half, not by
+/// Finalization timers `(due, hash of the id)`, earliest first (R39): 16 bytes an entry, and no
+/// copy of the id. An entry is for the open conversation filed under that hash whose
+/// `timer_due` is that due; when none is, it is stale (the conversation ended, or an earlier
+/// timer superseded it) and skipped. Two conversations with the same hash and due are both
+/// found, one per entry: the first one handled no longer matches. Grows by half, not by
 /// doubling, and gives memory back like the tables: with one or two entries per open
-/// conversation it is the largest of them.
+/// conversation it is among the largest of them.
 #[derive(Debug, Default)]
-struct Timers(BinaryHeap<Reverse<(Timestamp, Key)>>);
+struct Timers(BinaryHeap<Reverse<(Timestamp, u64)>>);
 
 impl Timers {
-    fn push(&mut self, due: Timestamp, key: Key) {
+    fn push(&mut self, due: Timestamp, key: u64) {
         let heap = &mut self.0;
         if heap.len() == heap.capacity() {
             heap.reserve_exact(heap.len() / 2 + 64);
@@ -50,7 +53,7 @@ impl Timers {
     }
 
     /// Takes the earliest timer if it is due before `t`.
-    fn pop_before(&mut self, t: Timestamp) -> Option<(Timestamp, Key)> {
+    fn pop_before(&mut self, t: Timestamp) -> Option<(Timestamp, u64)> {
         match self.0.peek() {
             Some(Reverse((due, _))) if *due < t => self.0.pop().map(|Reverse(entry)| entry),
             _ => None,
@@ -65,7 +68,7 @@ impl Timers {
     }
 
     fn bytes(&self) -> usize {
-        self.0.capacity() * std::mem::size_of::<(Timestamp, Key)>()
+        self.0.capacity() * std::mem::size_of::<(Timestamp, u64)>()
     }
 
     fn clear(&mut self) {
@@ -75,7 +78,7 @@ impl Timers {
 
 /// Makes sure a finalization timer at or before the conversation's due instant (R39) is
 /// pending; a later due needs none, since the earlier timer re-arms itself when it fires.
-fn arm_timer(timers: &mut Timers, conv: &mut Conversation, rules: &Rules, key: impl FnOnce() -> Key) {
+fn arm_timer(timers: &mut Timers, conv: &mut Conversation, rules: &Rules, key: impl FnOnce() -> u64) {
     let (due, _) = conv.due(rules);
     if due < conv.timer_due() {
         let due = conv.set_timer_due(due);
@@ -502,9 +505,9 @@ impl Engine {
                 Applied::Finalize(by) => {
                     self.finalize(key, t, by);
                 }
-                Applied::Continue => {
-                    arm_timer(&mut self.timers, conv, &self.rules, || Key::new(&ev.conversation))
-                }
+                Applied::Continue => arm_timer(&mut self.timers, conv, &self.rules, || {
+                    table::hash(ev.conversation.as_bytes())
+                }),
             }
             return Ok(Ingested::Applied);
         }
@@ -573,7 +576,9 @@ impl Engine {
                 self.finalize_conversation(key, conv, t, by);
             }
             Applied::Continue => {
-                arm_timer(&mut self.timers, &mut conv, &self.rules, || key.clone());
+                arm_timer(&mut self.timers, &mut conv, &self.rules, || {
+                    table::hash(key.as_bytes())
+                });
                 self.live.insert(key, conv);
             }
         }
@@ -664,19 +669,18 @@ impl Engine {
             return;
         }
         self.watermark = t;
-        while let Some((due, key)) = self.timers.pop_before(t) {
-            let Some(conv) = self.live.get_mut(key.as_bytes()) else {
-                continue;
+        while let Some((due, h)) = self.timers.pop_before(t) {
+            let Some(i) = self.live.position_by_hash(h, |c| c.timer_due() == due) else {
+                continue; // stale
             };
-            if conv.timer_due() != due {
-                continue; // stale: the conversation ended, or an earlier timer superseded this one
-            }
+            let conv = self.live.at_mut(i);
             let (now_due, by) = conv.due(&self.rules);
             if now_due < t {
-                self.finalize(key.as_bytes(), now_due, by);
+                let Open { key, conv } = self.live.remove_at(h, i);
+                self.finalize_conversation(key, conv, now_due, by);
             } else {
                 let now_due = conv.set_timer_due(now_due);
-                self.timers.push(now_due, key);
+                self.timers.push(now_due, h);
             }
         }
         self.breach_due(t);
@@ -935,7 +939,7 @@ impl Engine {
             let key = read_key(&mut r)?;
             let conv = crate::conversation::encode::read(&mut r, &e.rules, &e.names)?;
             if conv.timer_due() != Timestamp::MAX {
-                e.timers.push(conv.timer_due(), key.clone());
+                e.timers.push(conv.timer_due(), table::hash(key.as_bytes()));
             }
             if let Some(tr) = &mut e.tracker {
                 for (index, i) in conv.sla.iter().enumerate() {
@@ -986,5 +990,83 @@ impl Engine {
     /// The latest accepted event instant; [`Timestamp::MIN`] before any.
     pub fn latest_event(&self) -> Timestamp {
         self.latest
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Author, Event};
+
+    /// Two different 16-byte ASCII ids the table files under the same hash. FxHash of a
+    /// 16-byte id is `add(16)`, `add(w1)`, `add(w2)`: for any first words, a second word of the
+    /// other id cancels the difference; the search tries first words until that second word is
+    /// printable ASCII too.
+    fn colliding_ids() -> (String, String) {
+        // FxHash's state after the length and the first word (its seed, as in `intern`).
+        const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let add = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(SEED);
+        let rotated = |w1: u64| add(add(0, 16), w1).rotate_left(5);
+        let printable = |w: u64| w.to_le_bytes().iter().all(|b| (0x21..0x7f).contains(b));
+        let w1 = u64::from_le_bytes(*b"conversa");
+        let w2 = u64::from_le_bytes(*b"tion-one");
+        for k in 0u64.. {
+            // The low bytes vary: a product's low bits depend on its factors' low bits only.
+            let mut first = *b"000000ot";
+            for (d, digit) in first[..6].iter_mut().enumerate() {
+                *digit = b'0' + (k / 10u64.pow(d as u32) % 10) as u8;
+            }
+            let w1b = u64::from_le_bytes(first);
+            let w2b = w2 ^ rotated(w1) ^ rotated(w1b);
+            if printable(w2b) {
+                let id = |a: u64, b: u64| {
+                    let bytes: Vec<u8> = a.to_le_bytes().into_iter().chain(b.to_le_bytes()).collect();
+                    String::from_utf8(bytes).expect("ascii")
+                };
+                return (id(w1, w2), id(w1b, w2b));
+            }
+            assert!(
+                k < 1_000_000,
+                "no printable collision among a million first words"
+            );
+        }
+        unreachable!()
+    }
+
+    /// R39: finalization timers name conversations by the hash of their id. Two open
+    /// conversations with the same hash and the same due are both finalized, each once, and
+    /// one that was re-armed by a later event is not finalized early.
+    #[test]
+    fn r39_conversations_sharing_a_hash_keep_their_own_timers() {
+        let (a, b) = colliding_ids();
+        assert_ne!(a, b);
+        assert_eq!(table::hash(a.as_bytes()), table::hash(b.as_bytes()));
+        let t0: Timestamp = "2024-04-02T10:00:00Z".parse().unwrap();
+        let idle = Config::default().idle_timeout_s;
+        for later in [false, true] {
+            let mut e = Engine::new(Config::default()).unwrap();
+            e.collect_summaries(true);
+            e.ingest(&Event::message(&a, t0, Author::Customer)).unwrap();
+            e.ingest(&Event::message(&b, t0, Author::Customer)).unwrap();
+            if later {
+                e.ingest(&Event::message(&b, t0.add_secs(3600), Author::Agent))
+                    .unwrap();
+            }
+            e.advance_to(t0.add_secs(idle + 1));
+            let done: Vec<_> = e.drain_summaries().map(|s| s.conversation).collect();
+            let mut done = done;
+            done.sort();
+            let mut expected = if later {
+                vec![a.clone()]
+            } else {
+                vec![a.clone(), b.clone()]
+            };
+            expected.sort();
+            assert_eq!(done, expected, "later = {later}");
+            assert_eq!(e.open_conversations(), usize::from(later));
+            e.advance_to(t0.add_secs(3600 + idle + 1));
+            assert_eq!(e.drain_summaries().count(), usize::from(later));
+            assert_eq!(e.open_conversations(), 0);
+        }
     }
 }

@@ -48,8 +48,9 @@ pub(crate) struct OpenTable {
     len: usize,
 }
 
+/// The hash the table files an id under; finalization timers name conversations by it.
 #[inline]
-fn hash(key: &[u8]) -> u64 {
+pub(crate) fn hash(key: &[u8]) -> u64 {
     FxBuild::default().hash_one(key)
 }
 
@@ -134,16 +135,35 @@ impl OpenTable {
         }
     }
 
+    /// The position of an open conversation filed under hash `h` for which `matches` holds.
+    pub(crate) fn position_by_hash(&self, h: u64, matches: impl Fn(&Conversation) -> bool) -> Option<u32> {
+        let chunks = &self.chunks;
+        self.table
+            .find(h, |&i| {
+                let open = at(chunks, i);
+                matches(&open.conv) && hash(open.key.as_bytes()) == h
+            })
+            .copied()
+    }
+
+    /// The conversation at a position from [`position_by_hash`](Self::position_by_hash).
+    #[inline]
+    pub(crate) fn at_mut(&mut self, i: u32) -> &mut Conversation {
+        &mut self.chunks[(i >> CHUNK_BITS) as usize][i as usize & (CHUNK - 1)].conv
+    }
+
     /// Takes the conversation of `key` out of the table; the last state moves into its place.
     pub(crate) fn remove(&mut self, key: &[u8]) -> Option<Open> {
-        let chunks = &self.chunks;
-        let found = self
-            .table
-            .find_entry(hash(key), |&i| at(chunks, i).key.as_bytes() == key);
-        let i = match found {
-            Ok(entry) => entry.remove().0,
-            Err(_) => return None,
-        };
+        let i = self.find(key)?;
+        Some(self.remove_at(hash(key), i))
+    }
+
+    /// Takes the conversation at position `i`, filed under hash `h`, out of the table; the last
+    /// state moves into its place.
+    pub(crate) fn remove_at(&mut self, h: u64, i: u32) -> Open {
+        if let Ok(entry) = self.table.find_entry(h, |&j| j == i) {
+            entry.remove();
+        }
         self.len -= 1;
         let last = self.len as u32;
         if i != last {
@@ -169,7 +189,7 @@ impl OpenTable {
         while self.chunks.len() > self.len.div_ceil(CHUNK) + 1 {
             self.chunks.pop();
         }
-        Some(open)
+        open
     }
 
     pub(crate) fn len(&self) -> usize {
