@@ -54,10 +54,23 @@ pub(crate) fn hash(key: &[u8]) -> u64 {
     FxBuild::default().hash_one(key)
 }
 
+/// The chunk and the index in it of position `i`.
+#[inline]
+fn split(i: u32) -> (usize, usize) {
+    ((i >> CHUNK_BITS) as usize, i as usize & (CHUNK - 1))
+}
+
 /// The state at position `i`.
 #[inline]
 fn at(chunks: &[Vec<Open>], i: u32) -> &Open {
-    &chunks[(i >> CHUNK_BITS) as usize][i as usize & (CHUNK - 1)]
+    let (c, k) = split(i);
+    &chunks[c][k]
+}
+
+#[inline]
+fn at_mut(chunks: &mut [Vec<Open>], i: u32) -> &mut Open {
+    let (c, k) = split(i);
+    &mut chunks[c][k]
 }
 
 impl OpenTable {
@@ -80,7 +93,7 @@ impl OpenTable {
     #[inline]
     pub(crate) fn get_mut(&mut self, key: &[u8]) -> Option<&mut Conversation> {
         let i = self.find(key)?;
-        Some(&mut self.chunks[(i >> CHUNK_BITS) as usize][i as usize & (CHUNK - 1)].conv)
+        Some(&mut at_mut(&mut self.chunks, i).conv)
     }
 
     /// Loads the state of the open conversations among `keys` (at most [`WARM_BATCH`]): first
@@ -111,6 +124,7 @@ impl OpenTable {
 
     /// Adds a conversation under `key`; `false` (and no change) if the id is already open.
     pub(crate) fn insert(&mut self, key: Key, conv: Conversation) -> bool {
+        // 2^32 open conversations would take a terabyte of state first.
         let Ok(position) = u32::try_from(self.len) else {
             panic!("more than 2^32 open conversations");
         };
@@ -124,7 +138,7 @@ impl OpenTable {
             hashbrown::hash_table::Entry::Occupied(_) => false,
             hashbrown::hash_table::Entry::Vacant(v) => {
                 v.insert(position);
-                let chunk = self.len >> CHUNK_BITS;
+                let chunk = split(position).0;
                 if chunk == self.chunks.len() {
                     self.chunks.push(Vec::with_capacity(CHUNK));
                 }
@@ -149,7 +163,7 @@ impl OpenTable {
     /// The conversation at a position from [`position_by_hash`](Self::position_by_hash).
     #[inline]
     pub(crate) fn at_mut(&mut self, i: u32) -> &mut Conversation {
-        &mut self.chunks[(i >> CHUNK_BITS) as usize][i as usize & (CHUNK - 1)].conv
+        &mut at_mut(&mut self.chunks, i).conv
     }
 
     /// Takes the conversation of `key` out of the table; the last state moves into its place.
@@ -173,16 +187,13 @@ impl OpenTable {
                 *slot = i;
             }
         }
-        let tail = self.chunks[self.len >> CHUNK_BITS]
+        let tail = self.chunks[split(last).0]
             .pop()
             .expect("the last position is in use");
         let open = if i == last {
             tail
         } else {
-            std::mem::replace(
-                &mut self.chunks[(i >> CHUNK_BITS) as usize][i as usize & (CHUNK - 1)],
-                tail,
-            )
+            std::mem::replace(at_mut(&mut self.chunks, i), tail)
         };
         // R40: an emptied chunk goes back, but one, so a table at a chunk's edge does not
         // allocate and free a chunk at every conversation.
