@@ -11,6 +11,7 @@ use crate::report::Report;
 use crate::sla::Rules;
 use crate::summary::Summary;
 use crate::table::{self, shrunk_capacity, Open, OpenTable};
+use crate::time::Packed;
 use crate::{Config, Error, Result, Timestamp};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -160,13 +161,16 @@ impl MemoryUsage {
     }
 }
 
-/// What the engine remembers of a finalized conversation id (R6): a few dozen bytes, until
-/// `reopen_window` after its finalization instant.
+/// What the engine remembers of a finalized conversation id (R6), until `reopen_window` after
+/// its finalization instant: 16 bytes beside the id, so 40 a table entry. The instants are
+/// [`Packed`]: the last event's is an accepted instant (R1: years 0000–9999), kept exactly; a
+/// finalization instant past the year 19 000 (a far `finish`) reads back as
+/// [`Timestamp::MAX`], which every accepted instant is before, as it is before the exact one.
 #[derive(Debug, Clone, Copy)]
 struct Memory {
     instance: u32,
-    last_at: Timestamp,
-    finalized_at: Timestamp,
+    last_at: Packed,
+    finalized_at: Packed,
 }
 
 /// The streaming SLA engine.
@@ -531,9 +535,10 @@ impl Engine {
         if t < self.watermark {
             return Err(Error::late(key, ev.id.as_deref(), t, self.watermark));
         }
-        let remembered = t <= memory.finalized_at.add_secs(self.rules.reopen_window_s);
-        if remembered && t < memory.last_at {
-            return Err(Error::out_of_order(key, ev.id.as_deref(), t, memory.last_at));
+        let (last_at, finalized_at) = (memory.last_at.instant(), memory.finalized_at.instant());
+        let remembered = t <= finalized_at.add_secs(self.rules.reopen_window_s);
+        if remembered && t < last_at {
+            return Err(Error::out_of_order(key, ev.id.as_deref(), t, last_at));
         }
         let customer_public = matches!(
             ev.kind,
@@ -551,7 +556,7 @@ impl Engine {
             self.report.count_ignored();
             self.latest = self.latest.max(t);
             if let Some(m) = self.finalized.get_mut(key.as_bytes()) {
-                m.last_at = t;
+                m.last_at = Packed::at(t);
             }
             Ok(Ingested::IgnoredAfterFinal)
         }
@@ -632,8 +637,8 @@ impl Engine {
         }
         Memory {
             instance: conv.instance(),
-            last_at: conv.last_at(),
-            finalized_at: at,
+            last_at: Packed::at(conv.last_at()),
+            finalized_at: Packed::at(at),
         }
     }
 
@@ -720,7 +725,7 @@ impl Engine {
         let horizon = self.watermark;
         let window = self.rules.reopen_window_s;
         self.finalized
-            .retain(|_, m| m.finalized_at.add_secs(window) >= horizon);
+            .retain(|_, m| m.finalized_at.instant().add_secs(window) >= horizon);
         self.sweep_at = (self.finalized.len() * 5 / 4).max(1024);
         right_size(&mut self.finalized);
     }
@@ -875,8 +880,8 @@ impl Engine {
         for (key, m) in finalized {
             w.bytes(key.as_bytes());
             w.u32(m.instance);
-            w.ts(m.last_at);
-            w.ts(m.finalized_at);
+            w.ts(m.last_at.instant());
+            w.ts(m.finalized_at.instant());
         }
         w.bool(self.reorder.is_some());
         if let Some(r) = &self.reorder {
@@ -958,8 +963,8 @@ impl Engine {
             let key = read_key(&mut r)?;
             let memory = Memory {
                 instance: r.u32()?,
-                last_at: r.ts()?,
-                finalized_at: r.ts()?,
+                last_at: Packed::at(r.ts()?),
+                finalized_at: Packed::at(r.ts()?),
             };
             if e.live.contains(key.as_bytes()) || e.finalized.insert(key, memory).is_some() {
                 return Err(Error::encoding("a finalized conversation appears twice"));
@@ -997,6 +1002,29 @@ impl Engine {
 mod tests {
     use super::*;
     use crate::{Author, Event};
+
+    /// R6, R40: a remembered id costs its 24-byte id and 16 bytes of memory in the table, as
+    /// `Engine::memory` counts it (and a control byte).
+    #[test]
+    fn r40_an_id_memory_entry_takes_40_bytes() {
+        assert_eq!(std::mem::size_of::<(Key, Memory)>(), 40);
+    }
+
+    /// R6: a finalization instant beyond what the memory keeps exactly (a far `finish`) reads
+    /// back as the end of time, which, like the exact instant, every accepted event precedes.
+    #[test]
+    fn r6_a_far_finalization_instant_is_remembered_as_the_end_of_time() {
+        let far = Timestamp::from_unix(1 << 45);
+        let m = Memory {
+            instance: 1,
+            last_at: Packed::at(far),
+            finalized_at: Packed::at(far),
+        };
+        assert_eq!(m.finalized_at.instant(), Timestamp::MAX);
+        let last_accepted: Timestamp = "9999-12-31T23:59:59Z".parse().unwrap();
+        assert!(last_accepted <= m.finalized_at.instant().add_secs(0));
+        assert!(last_accepted <= far);
+    }
 
     /// Two different 16-byte ASCII ids the table files under the same hash. FxHash of a
     /// 16-byte id is `add(16)`, `add(w1)`, `add(w2)`: for any first words, a second word of the
