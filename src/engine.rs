@@ -173,6 +173,29 @@ struct Memory {
     finalized_at: Packed,
 }
 
+impl Memory {
+    fn new(instance: u32, last_at: Timestamp, finalized_at: Timestamp) -> Memory {
+        Memory {
+            instance,
+            last_at: Packed::at(last_at),
+            finalized_at: Packed::at(finalized_at),
+        }
+    }
+
+    /// The instant of the last event applied or ignored (R3 after finalization).
+    fn last_at(&self) -> Timestamp {
+        self.last_at.instant()
+    }
+
+    fn set_last_at(&mut self, t: Timestamp) {
+        self.last_at = Packed::at(t);
+    }
+
+    fn finalized_at(&self) -> Timestamp {
+        self.finalized_at.instant()
+    }
+}
+
 /// The streaming SLA engine.
 ///
 /// Feed it events with [`ingest`](Engine::ingest) (per conversation in time order, R3), advance
@@ -535,10 +558,9 @@ impl Engine {
         if t < self.watermark {
             return Err(Error::late(key, ev.id.as_deref(), t, self.watermark));
         }
-        let (last_at, finalized_at) = (memory.last_at.instant(), memory.finalized_at.instant());
-        let remembered = t <= finalized_at.add_secs(self.rules.reopen_window_s);
-        if remembered && t < last_at {
-            return Err(Error::out_of_order(key, ev.id.as_deref(), t, last_at));
+        let remembered = t <= memory.finalized_at().add_secs(self.rules.reopen_window_s);
+        if remembered && t < memory.last_at() {
+            return Err(Error::out_of_order(key, ev.id.as_deref(), t, memory.last_at()));
         }
         let customer_public = matches!(
             ev.kind,
@@ -556,7 +578,7 @@ impl Engine {
             self.report.count_ignored();
             self.latest = self.latest.max(t);
             if let Some(m) = self.finalized.get_mut(key.as_bytes()) {
-                m.last_at = Packed::at(t);
+                m.set_last_at(t);
             }
             Ok(Ingested::IgnoredAfterFinal)
         }
@@ -635,11 +657,7 @@ impl Engine {
                 &self.names,
             ));
         }
-        Memory {
-            instance: conv.instance(),
-            last_at: Packed::at(conv.last_at()),
-            finalized_at: Packed::at(at),
-        }
+        Memory::new(conv.instance(), conv.last_at(), at)
     }
 
     /// Advances the watermark (R38): the caller promises no event older than `t` will come.
@@ -725,7 +743,7 @@ impl Engine {
         let horizon = self.watermark;
         let window = self.rules.reopen_window_s;
         self.finalized
-            .retain(|_, m| m.finalized_at.instant().add_secs(window) >= horizon);
+            .retain(|_, m| m.finalized_at().add_secs(window) >= horizon);
         self.sweep_at = (self.finalized.len() * 5 / 4).max(1024);
         right_size(&mut self.finalized);
     }
@@ -880,8 +898,8 @@ impl Engine {
         for (key, m) in finalized {
             w.bytes(key.as_bytes());
             w.u32(m.instance);
-            w.ts(m.last_at.instant());
-            w.ts(m.finalized_at.instant());
+            w.ts(m.last_at());
+            w.ts(m.finalized_at());
         }
         w.bool(self.reorder.is_some());
         if let Some(r) = &self.reorder {
@@ -961,11 +979,7 @@ impl Engine {
         e.finalized.reserve(n);
         for _ in 0..n {
             let key = read_key(&mut r)?;
-            let memory = Memory {
-                instance: r.u32()?,
-                last_at: Packed::at(r.ts()?),
-                finalized_at: Packed::at(r.ts()?),
-            };
+            let memory = Memory::new(r.u32()?, r.ts()?, r.ts()?);
             if e.live.contains(key.as_bytes()) || e.finalized.insert(key, memory).is_some() {
                 return Err(Error::encoding("a finalized conversation appears twice"));
             }
@@ -1010,20 +1024,20 @@ mod tests {
         assert_eq!(std::mem::size_of::<(Key, Memory)>(), 40);
     }
 
-    /// R6: a finalization instant beyond what the memory keeps exactly (a far `finish`) reads
-    /// back as the end of time, which, like the exact instant, every accepted event precedes.
+    /// R6: the memory keeps the last event's instant exactly over R1's range; a finalization
+    /// instant beyond what it keeps exactly (a far `finish`) reads back as the end of time,
+    /// which, like the exact instant, every accepted event precedes.
     #[test]
     fn r6_a_far_finalization_instant_is_remembered_as_the_end_of_time() {
-        let far = Timestamp::from_unix(1 << 45);
-        let m = Memory {
-            instance: 1,
-            last_at: Packed::at(far),
-            finalized_at: Packed::at(far),
-        };
-        assert_eq!(m.finalized_at.instant(), Timestamp::MAX);
+        let first_accepted: Timestamp = "0000-01-01T00:00:00Z".parse().unwrap();
         let last_accepted: Timestamp = "9999-12-31T23:59:59Z".parse().unwrap();
-        assert!(last_accepted <= m.finalized_at.instant().add_secs(0));
-        assert!(last_accepted <= far);
+        let far = Timestamp::from_unix(1 << 45);
+        for last in [first_accepted, last_accepted] {
+            let m = Memory::new(1, last, far);
+            assert_eq!(m.last_at(), last);
+            assert_eq!(m.finalized_at(), Timestamp::MAX);
+            assert!(last_accepted <= m.finalized_at());
+        }
     }
 
     /// Two different 16-byte ASCII ids the table files under the same hash. FxHash of a
