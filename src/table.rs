@@ -1,15 +1,14 @@
 //! The table of open conversations: ids to conversation state, with the id kept beside the
 //! state. The states lie in chunks of [`CHUNK`], densely (a removal moves the last one into the
-//! hole), and the hash table holds only their 32-bit positions: 5 bytes a slot with its
-//! control byte, against 9 for a pointer to a boxed state and 33 for an id and a pointer. Its
-//! spare capacity then costs little, and at hundreds of thousands of open conversations it is a
-//! few megabytes, which the cache can mostly hold. A state costs exactly its size, with no
+//! hole), and the hash table holds only their 32-bit positions, each beside a 32-bit tag of its
+//! id's hash: 8 bytes a slot, against 16 for a pointer and a tag and 33 for an id and a pointer.
+//! Its spare capacity then costs little, and at hundreds of thousands of open conversations it
+//! is a few megabytes, which the cache can mostly hold. A state costs exactly its size, with no
 //! allocator header or rounding per conversation. The id is compared in the state, whose cache
 //! lines the event reads anyway.
 
 use crate::conversation::Conversation;
 use crate::intern::{FxBuild, Key};
-use hashbrown::HashTable;
 use std::hash::BuildHasher;
 
 /// An open conversation instance and its id. The id comes first, so the cache line a lookup
@@ -40,7 +39,7 @@ const CHUNK: usize = 1 << CHUNK_BITS;
 #[derive(Debug, Default)]
 pub(crate) struct OpenTable {
     /// Positions in `chunks`, by the hash of the id at that position.
-    table: HashTable<u32>,
+    slots: Slots,
     /// The states, densely: position `i` is `chunks[i / CHUNK][i % CHUNK]`. Every chunk has a
     /// capacity of `CHUNK`; all but the last in use are full, and at most one empty chunk is
     /// kept after it.
@@ -52,6 +51,13 @@ pub(crate) struct OpenTable {
 #[inline]
 pub(crate) fn hash(key: &[u8]) -> u64 {
     FxBuild::default().hash_one(key)
+}
+
+/// The 32 bits of a hash a slot keeps: its high half, where the multiply of the hash left the
+/// most entropy.
+#[inline]
+fn tag(h: u64) -> u32 {
+    (h >> 32) as u32
 }
 
 /// The chunk and the index in it of position `i`.
@@ -73,16 +79,126 @@ fn at_mut(chunks: &mut [Vec<Open>], i: u32) -> &mut Open {
     &mut chunks[c][k]
 }
 
+/// An open-addressing hash table of positions, probed linearly. A slot is 8 bytes: the tag of
+/// its id's hash in the high half, the position plus one in the low half (0: empty). A lookup
+/// reads one cache line of slots, where a table with separate control bytes reads two, one
+/// after the other, before it can read the state; and only a slot whose tag matches sends it
+/// to the state. The home slot of a tag is its top bits, so growing and deleting never read an
+/// id again.
+#[derive(Debug, Default)]
+struct Slots {
+    slots: Vec<u64>,
+    /// 32 less the number of index bits: a tag's home slot is `tag >> shift`.
+    shift: u32,
+    /// Slots in use.
+    used: usize,
+}
+
+impl Slots {
+    const MIN_SLOTS: usize = 16;
+
+    /// The most entries the slots hold: three quarters of them, so that probes stay short.
+    #[inline]
+    fn capacity(&self) -> usize {
+        self.slots.len() / 4 * 3
+    }
+
+    #[inline]
+    fn home(&self, tag: u32) -> usize {
+        (tag >> self.shift) as usize
+    }
+
+    /// The index of the slot of tag `tag` whose position satisfies `hit`, or of the empty slot
+    /// that ends its probe.
+    #[inline]
+    fn probe(&self, tag: u32, mut hit: impl FnMut(u32) -> bool) -> Result<usize, usize> {
+        if self.slots.is_empty() {
+            return Err(0);
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(tag);
+        loop {
+            let s = self.slots[i];
+            if s == 0 {
+                return Err(i);
+            }
+            if (s >> 32) as u32 == tag && hit(s as u32 - 1) {
+                return Ok(i);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    #[inline]
+    fn find(&self, tag: u32, hit: impl FnMut(u32) -> bool) -> Option<u32> {
+        let i = self.probe(tag, hit).ok()?;
+        Some(self.slots[i] as u32 - 1)
+    }
+
+    /// Files `position` under `tag` at the empty slot `i` that ended its probe.
+    fn fill(&mut self, i: usize, tag: u32, position: u32) {
+        self.slots[i] = u64::from(tag) << 32 | u64::from(position + 1);
+        self.used += 1;
+    }
+
+    /// Makes room for `additional` more entries.
+    fn reserve(&mut self, additional: usize) {
+        let need = self.used + additional;
+        if need > self.capacity() {
+            self.rebuild((need * 4).div_ceil(3).max(Self::MIN_SLOTS).next_power_of_two());
+        }
+    }
+
+    /// Moves every entry into `n` slots (a power of two), by its tag alone.
+    fn rebuild(&mut self, n: usize) {
+        let old = std::mem::replace(&mut self.slots, vec![0; n]);
+        self.shift = 32 - n.trailing_zeros();
+        let mask = n - 1;
+        for s in old.into_iter().filter(|&s| s != 0) {
+            let mut i = self.home((s >> 32) as u32);
+            while self.slots[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = s;
+        }
+    }
+
+    /// Empties slot `i`, moving later entries of its probe run back so that no probe ends
+    /// early (backward-shift deletion: no deletion markers).
+    fn remove(&mut self, mut hole: usize) {
+        let mask = self.slots.len() - 1;
+        let mut j = hole;
+        loop {
+            j = (j + 1) & mask;
+            let s = self.slots[j];
+            if s == 0 {
+                break;
+            }
+            let home = self.home((s >> 32) as u32);
+            // The entry at `j` may fill the hole if the hole lies on its probe from home.
+            if (j.wrapping_sub(home) & mask) >= (j.wrapping_sub(hole) & mask) {
+                self.slots[hole] = s;
+                hole = j;
+            }
+        }
+        self.slots[hole] = 0;
+        self.used -= 1;
+    }
+
+    fn clear(&mut self) {
+        *self = Slots::default();
+    }
+}
+
 impl OpenTable {
-    /// Bytes one slot of the table takes: a position and a control byte.
-    pub(crate) const SLOT_BYTES: usize = std::mem::size_of::<u32>() + 1;
+    /// Bytes one slot of the table takes: a tag and a position.
+    pub(crate) const SLOT_BYTES: usize = std::mem::size_of::<u64>();
 
     #[inline]
     fn find(&self, key: &[u8]) -> Option<u32> {
         let chunks = &self.chunks;
-        self.table
-            .find(hash(key), |&i| at(chunks, i).key.as_bytes() == key)
-            .copied()
+        self.slots
+            .find(tag(hash(key)), |i| at(chunks, i).key.as_bytes() == key)
     }
 
     #[inline]
@@ -124,40 +240,34 @@ impl OpenTable {
 
     /// Adds a conversation under `key`; `false` (and no change) if the id is already open.
     pub(crate) fn insert(&mut self, key: Key, conv: Conversation) -> bool {
-        // 2^32 open conversations would take a terabyte of state first.
-        let Ok(position) = u32::try_from(self.len) else {
-            panic!("more than 2^32 open conversations");
-        };
+        // 2^32 - 1 open conversations would take a terabyte of state first.
+        let position = u32::try_from(self.len)
+            .ok()
+            .filter(|&p| p < u32::MAX)
+            .expect("fewer than 2^32 - 1 open conversations");
+        self.slots.reserve(1);
+        let t = tag(hash(key.as_bytes()));
         let chunks = &self.chunks;
-        let entry = self.table.entry(
-            hash(key.as_bytes()),
-            |&i| at(chunks, i).key == key,
-            |&i| hash(at(chunks, i).key.as_bytes()),
-        );
-        match entry {
-            hashbrown::hash_table::Entry::Occupied(_) => false,
-            hashbrown::hash_table::Entry::Vacant(v) => {
-                v.insert(position);
-                let chunk = split(position).0;
-                if chunk == self.chunks.len() {
-                    self.chunks.push(Vec::with_capacity(CHUNK));
-                }
-                self.chunks[chunk].push(Open { key, conv });
-                self.len += 1;
-                true
-            }
+        let Err(empty) = self.slots.probe(t, |i| at(chunks, i).key == key) else {
+            return false;
+        };
+        self.slots.fill(empty, t, position);
+        let chunk = split(position).0;
+        if chunk == self.chunks.len() {
+            self.chunks.push(Vec::with_capacity(CHUNK));
         }
+        self.chunks[chunk].push(Open { key, conv });
+        self.len += 1;
+        true
     }
 
     /// The position of an open conversation filed under hash `h` for which `matches` holds.
     pub(crate) fn position_by_hash(&self, h: u64, matches: impl Fn(&Conversation) -> bool) -> Option<u32> {
         let chunks = &self.chunks;
-        self.table
-            .find(h, |&i| {
-                let open = at(chunks, i);
-                matches(&open.conv) && hash(open.key.as_bytes()) == h
-            })
-            .copied()
+        self.slots.find(tag(h), |i| {
+            let open = at(chunks, i);
+            matches(&open.conv) && hash(open.key.as_bytes()) == h
+        })
     }
 
     /// The conversation at a position from [`position_by_hash`](Self::position_by_hash).
@@ -175,16 +285,15 @@ impl OpenTable {
     /// Takes the conversation at position `i`, filed under hash `h`, out of the table; the last
     /// state moves into its place.
     pub(crate) fn remove_at(&mut self, h: u64, i: u32) -> Open {
-        if let Ok(entry) = self.table.find_entry(h, |&j| j == i) {
-            entry.remove();
+        if let Ok(slot) = self.slots.probe(tag(h), |j| j == i) {
+            self.slots.remove(slot);
         }
         self.len -= 1;
         let last = self.len as u32;
         if i != last {
-            let chunks = &self.chunks;
-            let moved = hash(at(chunks, last).key.as_bytes());
-            if let Some(slot) = self.table.find_mut(moved, |&j| j == last) {
-                *slot = i;
+            let moved = tag(hash(at(&self.chunks, last).key.as_bytes()));
+            if let Ok(slot) = self.slots.probe(moved, |j| j == last) {
+                self.slots.slots[slot] = u64::from(moved) << 32 | u64::from(i + 1);
             }
         }
         let tail = self.chunks[split(last).0]
@@ -209,26 +318,26 @@ impl OpenTable {
 
     /// Bytes held besides the open conversations' own: spare table slots, and spare chunk room.
     pub(crate) fn spare_bytes(&self) -> usize {
-        (self.table.capacity() - self.len) * OpenTable::SLOT_BYTES
+        (self.slots.slots.len() - self.len) * OpenTable::SLOT_BYTES
             + (self.chunks.len() * CHUNK - self.len) * std::mem::size_of::<Open>()
     }
 
     #[cfg(test)]
     fn capacity(&self) -> usize {
-        self.table.capacity()
+        self.slots.capacity()
     }
 
     pub(crate) fn reserve(&mut self, additional: usize) {
-        let chunks = &self.chunks;
-        self.table
-            .reserve(additional, |&i| hash(at(chunks, i).key.as_bytes()));
+        self.slots.reserve(additional);
     }
 
     /// Gives memory back after a spike (R40), under the policy of [`shrunk_capacity`].
     pub(crate) fn right_size(&mut self) {
-        if let Some(cap) = shrunk_capacity(self.table.capacity(), self.len) {
-            let chunks = &self.chunks;
-            self.table.shrink_to(cap, |&i| hash(at(chunks, i).key.as_bytes()));
+        if let Some(cap) = shrunk_capacity(self.slots.capacity(), self.len) {
+            let n = (cap * 4).div_ceil(3).max(Slots::MIN_SLOTS).next_power_of_two();
+            if n < self.slots.slots.len() {
+                self.slots.rebuild(n);
+            }
         }
     }
 
@@ -238,7 +347,7 @@ impl OpenTable {
 
     /// Empties the table, handing out every open conversation (in no particular order).
     pub(crate) fn drain(&mut self) -> impl Iterator<Item = Open> {
-        self.table.clear();
+        self.slots.clear();
         self.len = 0;
         std::mem::take(&mut self.chunks).into_iter().flatten()
     }
@@ -259,6 +368,39 @@ mod tests {
 
     fn conv(t: i64) -> Conversation {
         Conversation::new(Timestamp::from_unix(t), 1)
+    }
+
+    /// Backward-shift deletion keeps every entry reachable: tags crowd onto a few home slots
+    /// (one of them the last, so probe runs wrap around), and entries come and go at random.
+    #[test]
+    fn r40_slots_find_every_entry_through_crowded_and_wrapping_probes() {
+        let mut slots = Slots::default();
+        let mut live: Vec<(u32, u32)> = Vec::new(); // (tag, position)
+        let mut x = 7u64;
+        for step in 0..20_000u32 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let r = (x >> 32) as u32;
+            if live.len() < 300 && (live.is_empty() || r % 5 < 3) {
+                let tag = [0, 0x4000_0000, 0xffff_0000][r as usize % 3] | (r >> 16);
+                slots.reserve(1);
+                let empty = slots.probe(tag, |_| false).expect_err("no entry matches");
+                slots.fill(empty, tag, step);
+                live.push((tag, step));
+            } else {
+                let (tag, position) = live.swap_remove(r as usize % live.len());
+                let i = slots.probe(tag, |p| p == position).expect("filed");
+                slots.remove(i);
+                assert_eq!(slots.find(tag, |p| p == position), None);
+            }
+            assert_eq!(slots.used, live.len());
+            if step % 61 == 0 {
+                for &(tag, position) in &live {
+                    assert_eq!(slots.find(tag, |p| p == position), Some(position));
+                }
+            }
+        }
     }
 
     #[test]
