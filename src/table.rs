@@ -110,7 +110,7 @@ impl Slots {
 
     /// The index of the slot of tag `tag` whose position satisfies `hit`, or of the empty slot
     /// that ends its probe.
-    #[inline]
+    #[inline(always)]
     fn probe(&self, tag: u32, mut hit: impl FnMut(u32) -> bool) -> Result<usize, usize> {
         if self.slots.is_empty() {
             return Err(0);
@@ -129,7 +129,7 @@ impl Slots {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn find(&self, tag: u32, hit: impl FnMut(u32) -> bool) -> Option<u32> {
         let i = self.probe(tag, hit).ok()?;
         Some(self.slots[i] as u32 - 1)
