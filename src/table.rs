@@ -96,6 +96,9 @@ struct Slots {
 
 impl Slots {
     const MIN_SLOTS: usize = 16;
+    /// The most entries: 2^32 slots (a tag's 32 bits index at most that many), three quarters
+    /// full.
+    const MAX_ENTRIES: u32 = 3 << 30;
 
     /// The most entries the slots hold: three quarters of them, so that probes stay short.
     #[inline]
@@ -240,11 +243,12 @@ impl OpenTable {
 
     /// Adds a conversation under `key`; `false` (and no change) if the id is already open.
     pub(crate) fn insert(&mut self, key: Key, conv: Conversation) -> bool {
-        // 2^32 - 1 open conversations would take a terabyte of state first.
+        // 3·2^30 open conversations (2^32 slots at three quarters full) would take more than
+        // half a terabyte of state first.
         let position = u32::try_from(self.len)
             .ok()
-            .filter(|&p| p < u32::MAX)
-            .expect("fewer than 2^32 - 1 open conversations");
+            .filter(|&p| p < Slots::MAX_ENTRIES)
+            .expect("fewer than 3·2^30 open conversations");
         self.slots.reserve(1);
         let t = tag(hash(key.as_bytes()));
         let chunks = &self.chunks;
