@@ -39,7 +39,7 @@ const CHUNK: usize = 1 << CHUNK_BITS;
 #[derive(Debug, Default)]
 pub(crate) struct OpenTable {
     /// Positions in `chunks`, by the hash of the id at that position.
-    slots: Slots,
+    positions: Positions,
     /// The states, densely: position `i` is `chunks[i / CHUNK][i % CHUNK]`. Every chunk has a
     /// capacity of `CHUNK`; all but the last in use are full, and at most one empty chunk is
     /// kept after it.
@@ -86,7 +86,7 @@ fn at_mut(chunks: &mut [Vec<Open>], i: u32) -> &mut Open {
 /// to the state. The home slot of a tag is its top bits, so growing and deleting never read an
 /// id again.
 #[derive(Debug, Default)]
-struct Slots {
+struct Positions {
     slots: Vec<u64>,
     /// 32 less the number of index bits: a tag's home slot is `tag >> shift`.
     shift: u32,
@@ -94,7 +94,7 @@ struct Slots {
     used: usize,
 }
 
-impl Slots {
+impl Positions {
     const MIN_SLOTS: usize = 16;
     /// The most entries: 2^32 slots (a tag's 32 bits index at most that many), three quarters
     /// full.
@@ -138,10 +138,19 @@ impl Slots {
         Some(self.slots[i] as u32 - 1)
     }
 
+    fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
     /// Files `position` under `tag` at the empty slot `i` that ended its probe.
     fn fill(&mut self, i: usize, tag: u32, position: u32) {
-        self.slots[i] = u64::from(tag) << 32 | u64::from(position + 1);
+        self.refile(i, tag, position);
         self.used += 1;
+    }
+
+    /// Makes the used slot `i`, filed under `tag`, point at `position`.
+    fn refile(&mut self, i: usize, tag: u32, position: u32) {
+        self.slots[i] = u64::from(tag) << 32 | u64::from(position + 1);
     }
 
     /// Makes room for `additional` more entries.
@@ -189,7 +198,7 @@ impl Slots {
     }
 
     fn clear(&mut self) {
-        *self = Slots::default();
+        *self = Positions::default();
     }
 }
 
@@ -200,7 +209,7 @@ impl OpenTable {
     #[inline]
     fn find(&self, key: &[u8]) -> Option<u32> {
         let chunks = &self.chunks;
-        self.slots
+        self.positions
             .find(tag(hash(key)), |i| at(chunks, i).key.as_bytes() == key)
     }
 
@@ -247,15 +256,15 @@ impl OpenTable {
         // half a terabyte of state first.
         let position = u32::try_from(self.len)
             .ok()
-            .filter(|&p| p < Slots::MAX_ENTRIES)
+            .filter(|&p| p < Positions::MAX_ENTRIES)
             .expect("fewer than 3·2^30 open conversations");
-        self.slots.reserve(1);
+        self.positions.reserve(1);
         let t = tag(hash(key.as_bytes()));
         let chunks = &self.chunks;
-        let Err(empty) = self.slots.probe(t, |i| at(chunks, i).key == key) else {
+        let Err(empty) = self.positions.probe(t, |i| at(chunks, i).key == key) else {
             return false;
         };
-        self.slots.fill(empty, t, position);
+        self.positions.fill(empty, t, position);
         let chunk = split(position).0;
         if chunk == self.chunks.len() {
             self.chunks.push(Vec::with_capacity(CHUNK));
@@ -268,7 +277,7 @@ impl OpenTable {
     /// The position of an open conversation filed under hash `h` for which `matches` holds.
     pub(crate) fn position_by_hash(&self, h: u64, matches: impl Fn(&Conversation) -> bool) -> Option<u32> {
         let chunks = &self.chunks;
-        self.slots.find(tag(h), |i| {
+        self.positions.find(tag(h), |i| {
             let open = at(chunks, i);
             matches(&open.conv) && hash(open.key.as_bytes()) == h
         })
@@ -289,15 +298,15 @@ impl OpenTable {
     /// Takes the conversation at position `i`, filed under hash `h`, out of the table; the last
     /// state moves into its place.
     pub(crate) fn remove_at(&mut self, h: u64, i: u32) -> Open {
-        if let Ok(slot) = self.slots.probe(tag(h), |j| j == i) {
-            self.slots.remove(slot);
+        if let Ok(slot) = self.positions.probe(tag(h), |j| j == i) {
+            self.positions.remove(slot);
         }
         self.len -= 1;
         let last = self.len as u32;
         if i != last {
             let moved = tag(hash(at(&self.chunks, last).key.as_bytes()));
-            if let Ok(slot) = self.slots.probe(moved, |j| j == last) {
-                self.slots.slots[slot] = u64::from(moved) << 32 | u64::from(i + 1);
+            if let Ok(slot) = self.positions.probe(moved, |j| j == last) {
+                self.positions.refile(slot, moved, i);
             }
         }
         let tail = self.chunks[split(last).0]
@@ -322,25 +331,28 @@ impl OpenTable {
 
     /// Bytes held besides the open conversations' own: spare table slots, and spare chunk room.
     pub(crate) fn spare_bytes(&self) -> usize {
-        (self.slots.slots.len() - self.len) * OpenTable::SLOT_BYTES
+        (self.positions.slot_count() - self.len) * OpenTable::SLOT_BYTES
             + (self.chunks.len() * CHUNK - self.len) * std::mem::size_of::<Open>()
     }
 
     #[cfg(test)]
     fn capacity(&self) -> usize {
-        self.slots.capacity()
+        self.positions.capacity()
     }
 
     pub(crate) fn reserve(&mut self, additional: usize) {
-        self.slots.reserve(additional);
+        self.positions.reserve(additional);
     }
 
     /// Gives memory back after a spike (R40), under the policy of [`shrunk_capacity`].
     pub(crate) fn right_size(&mut self) {
-        if let Some(cap) = shrunk_capacity(self.slots.capacity(), self.len) {
-            let n = (cap * 4).div_ceil(3).max(Slots::MIN_SLOTS).next_power_of_two();
-            if n < self.slots.slots.len() {
-                self.slots.rebuild(n);
+        if let Some(cap) = shrunk_capacity(self.positions.capacity(), self.len) {
+            let n = (cap * 4)
+                .div_ceil(3)
+                .max(Positions::MIN_SLOTS)
+                .next_power_of_two();
+            if n < self.positions.slot_count() {
+                self.positions.rebuild(n);
             }
         }
     }
@@ -351,7 +363,7 @@ impl OpenTable {
 
     /// Empties the table, handing out every open conversation (in no particular order).
     pub(crate) fn drain(&mut self) -> impl Iterator<Item = Open> {
-        self.slots.clear();
+        self.positions.clear();
         self.len = 0;
         std::mem::take(&mut self.chunks).into_iter().flatten()
     }
@@ -378,7 +390,7 @@ mod tests {
     /// (one of them the last, so probe runs wrap around), and entries come and go at random.
     #[test]
     fn r40_slots_find_every_entry_through_crowded_and_wrapping_probes() {
-        let mut slots = Slots::default();
+        let mut slots = Positions::default();
         let mut live: Vec<(u32, u32)> = Vec::new(); // (tag, position)
         let mut x = 7u64;
         for step in 0..20_000u32 {
