@@ -106,6 +106,23 @@ impl Positions {
         self.slots.len() / 4 * 3
     }
 
+    /// The number of slots (a power of two) whose [`capacity`](Self::capacity) holds `entries`.
+    fn slots_for(entries: usize) -> usize {
+        (entries * 4).div_ceil(3).max(Self::MIN_SLOTS).next_power_of_two()
+    }
+
+    /// A used slot's tag.
+    #[inline]
+    fn tag_of(slot: u64) -> u32 {
+        (slot >> 32) as u32
+    }
+
+    /// A used slot's position.
+    #[inline]
+    fn position_of(slot: u64) -> u32 {
+        slot as u32 - 1
+    }
+
     #[inline]
     fn home(&self, tag: u32) -> usize {
         (tag >> self.shift) as usize
@@ -125,7 +142,7 @@ impl Positions {
             if s == 0 {
                 return Err(i);
             }
-            if (s >> 32) as u32 == tag && hit(s as u32 - 1) {
+            if Self::tag_of(s) == tag && hit(Self::position_of(s)) {
                 return Ok(i);
             }
             i = (i + 1) & mask;
@@ -135,7 +152,7 @@ impl Positions {
     #[inline(always)]
     fn find(&self, tag: u32, hit: impl FnMut(u32) -> bool) -> Option<u32> {
         let i = self.probe(tag, hit).ok()?;
-        Some(self.slots[i] as u32 - 1)
+        Some(Self::position_of(self.slots[i]))
     }
 
     fn slot_count(&self) -> usize {
@@ -157,7 +174,7 @@ impl Positions {
     fn reserve(&mut self, additional: usize) {
         let need = self.used + additional;
         if need > self.capacity() {
-            self.rebuild((need * 4).div_ceil(3).max(Self::MIN_SLOTS).next_power_of_two());
+            self.rebuild(Self::slots_for(need));
         }
     }
 
@@ -167,7 +184,7 @@ impl Positions {
         self.shift = 32 - n.trailing_zeros();
         let mask = n - 1;
         for s in old.into_iter().filter(|&s| s != 0) {
-            let mut i = self.home((s >> 32) as u32);
+            let mut i = self.home(Self::tag_of(s));
             while self.slots[i] != 0 {
                 i = (i + 1) & mask;
             }
@@ -186,7 +203,7 @@ impl Positions {
             if s == 0 {
                 break;
             }
-            let home = self.home((s >> 32) as u32);
+            let home = self.home(Self::tag_of(s));
             // The entry at `j` may fill the hole if the hole lies on its probe from home.
             if (j.wrapping_sub(home) & mask) >= (j.wrapping_sub(hole) & mask) {
                 self.slots[hole] = s;
@@ -347,10 +364,7 @@ impl OpenTable {
     /// Gives memory back after a spike (R40), under the policy of [`shrunk_capacity`].
     pub(crate) fn right_size(&mut self) {
         if let Some(cap) = shrunk_capacity(self.positions.capacity(), self.len) {
-            let n = (cap * 4)
-                .div_ceil(3)
-                .max(Positions::MIN_SLOTS)
-                .next_power_of_two();
+            let n = Positions::slots_for(cap);
             if n < self.positions.slot_count() {
                 self.positions.rebuild(n);
             }
