@@ -209,13 +209,17 @@ impl Trail {
     /// Moves the list to a larger one, growing by a quarter (and two ids) rather than
     /// doubling: these lists are short and many, so spare capacity is much of their memory
     /// (R40). Growing by half instead cost 8 B more per open conversation at 252 k open, and
-    /// measured no faster.
+    /// measured no faster. The new list is allocated uninitialized and then filled, not
+    /// zeroed (`vec![0; n]`): the system allocator serves a zeroed request without its
+    /// per-thread cache, 43 more instructions an event at 300 k conversations.
     #[inline(never)]
     fn grow(&mut self, extra: usize) {
         let used = self.used as usize;
-        let mut bytes = vec![0; used + (used / 4 + 2 * Trail::ID_BYTES).max(extra)].into_boxed_slice();
-        bytes[..used].copy_from_slice(&self.bytes[..used]);
-        self.bytes = bytes;
+        let len = used + (used / 4 + 2 * Trail::ID_BYTES).max(extra);
+        let mut bytes = Vec::with_capacity(len);
+        bytes.extend_from_slice(&self.bytes[..used]);
+        bytes.resize(len, 0);
+        self.bytes = bytes.into_boxed_slice();
     }
 
     fn push_sample(&mut self, s: Sample, created_at: Timestamp) {
