@@ -243,16 +243,23 @@ impl OpenTable {
 
     /// Loads the state of the open conversations among `keys` (at most [`WARM_BATCH`]): first
     /// every lookup, then every state, so that the cache misses of a batch overlap instead of
-    /// each event waiting for its own. Changes nothing.
+    /// each event waiting for its own. Changes nothing. A lookup here takes the first state
+    /// whose tag matches, without comparing ids (29 fewer instructions an event at 300 k
+    /// conversations): a wrong one, when two ids in a probe run share a 32-bit tag, is only a
+    /// wasted load.
     pub(crate) fn warm<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) {
-        let mut found: [Option<&Conversation>; WARM_BATCH] = [None; WARM_BATCH];
+        let mut found: [Option<&Open>; WARM_BATCH] = [None; WARM_BATCH];
         for (slot, key) in found.iter_mut().zip(keys) {
-            *slot = self.get(key);
+            *slot = self
+                .positions
+                .find(tag(hash(key)), |_| true)
+                .map(|i| at(&self.chunks, i));
         }
-        let sum = found
-            .iter()
-            .flatten()
-            .fold(0, |s: u64, c| s.wrapping_add(c.warm()));
+        // The id too: the event compares it first.
+        let sum = found.iter().flatten().fold(0, |s: u64, o| {
+            let id = o.key.as_bytes().first().copied().unwrap_or(0);
+            s.wrapping_add(o.conv.warm()).wrapping_add(u64::from(id))
+        });
         std::hint::black_box(sum);
     }
 
