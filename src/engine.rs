@@ -79,11 +79,12 @@ impl Timers {
 
 /// Makes sure a finalization timer at or before the conversation's due instant (R39) is
 /// pending; a later due needs none, since the earlier timer re-arms itself when it fires.
-fn arm_timer(timers: &mut Timers, conv: &mut Conversation, rules: &Rules, key: impl FnOnce() -> u64) {
+/// `h` is the conversation id's [`table::hash`].
+fn arm_timer(timers: &mut Timers, conv: &mut Conversation, rules: &Rules, h: u64) {
     let (due, _) = conv.due(rules);
     if due < conv.timer_due() {
         let due = conv.set_timer_due(due);
-        timers.push(due, key());
+        timers.push(due, h);
     }
 }
 
@@ -418,11 +419,17 @@ impl Engine {
     /// ```
     pub fn ingest_many(&mut self, events: &[Event<'_>], mut each: impl FnMut(usize, Result<Ingested>)) {
         for (g, group) in events.chunks(crate::jsonl::BATCH).enumerate() {
-            if self.worth_warming() {
-                self.warm(group.iter().map(|e| e.conversation.as_bytes()));
+            let mut hashes = [0; crate::jsonl::BATCH];
+            for (h, e) in hashes.iter_mut().zip(group) {
+                *h = table::hash(e.conversation.as_bytes());
             }
-            for (i, e) in group.iter().enumerate() {
-                each(g * crate::jsonl::BATCH + i, self.ingest(e));
+            let hashes = &hashes[..group.len()];
+            if self.worth_warming() {
+                self.warm(hashes.iter().copied());
+            }
+            for (i, (e, &h)) in group.iter().zip(hashes).enumerate() {
+                let result = self.ingest_hashed(e, h).map_err(|e| self.reject(e));
+                each(g * crate::jsonl::BATCH + i, result);
             }
         }
     }
@@ -434,6 +441,12 @@ impl Engine {
     }
 
     pub(crate) fn ingest_unrecorded(&mut self, ev: &Event<'_>) -> Result<Ingested> {
+        self.ingest_hashed(ev, table::hash(ev.conversation.as_bytes()))
+    }
+
+    /// [`ingest_unrecorded`](Engine::ingest_unrecorded) of an event whose conversation id has
+    /// the [`table::hash`] `h`.
+    pub(crate) fn ingest_hashed(&mut self, ev: &Event<'_>, h: u64) -> Result<Ingested> {
         if let Some(r) = &mut self.reorder {
             if ev.at >= self.watermark {
                 // R41: within the allowed lateness: hold it, apply it in time order later.
@@ -445,7 +458,7 @@ impl Engine {
                 return Ok(Ingested::Buffered);
             }
         }
-        self.apply_event(ev)
+        self.apply_event(ev, h)
     }
 
     /// Applies held events older than `before`, in time order (then arrival order).
@@ -463,15 +476,15 @@ impl Engine {
         for e in ready {
             // Held events were checked on arrival and come in time order: only duplicates and
             // events after finalization remain possible, and those are outcomes, not errors.
-            if let Err(err) = self.apply_event(&e) {
+            if let Err(err) = self.apply_event(&e, table::hash(e.conversation.as_bytes())) {
                 self.report.count_rejection(&err);
             }
         }
     }
 
-    /// Loads the state of the open conversations among `keys` ([`OpenTable::warm`]).
-    pub(crate) fn warm<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) {
-        self.live.warm(keys);
+    /// Loads the state of the open conversations filed under `hashes` ([`OpenTable::warm`]).
+    pub(crate) fn warm(&self, hashes: impl Iterator<Item = u64>) {
+        self.live.warm(hashes);
     }
 
     /// Whether enough conversations are open for [`Engine::warm`] to pay.
@@ -480,21 +493,24 @@ impl Engine {
         self.live.worth_warming()
     }
 
-    fn apply_event(&mut self, ev: &Event<'_>) -> Result<Ingested> {
+    /// Applies an event whose conversation id has the [`table::hash`] `h`: one hash of the id
+    /// serves the lookup, the timer and the removal or insertion.
+    fn apply_event(&mut self, ev: &Event<'_>, h: u64) -> Result<Ingested> {
         crate::event::check(ev)?;
         let t = ev.at;
         let key = ev.conversation.as_bytes();
-        if let Some(conv) = self.live.get_mut(key) {
+        if let Some(i) = self.live.position(key, h) {
+            let conv = self.live.at_mut(i);
             let (due, by) = conv.due(&self.rules);
             if t > due {
                 // The instance ended before this event (R39): finalize it first, then judge
                 // the event as one after finalization, whatever the watermark says (R21).
-                let memory = self.finalize(key, due, by);
-                return self.after_final(ev, memory);
+                let memory = self.finalize(h, i, due, by);
+                return self.after_final(ev, h, memory);
             }
-            let h = ev.id.as_deref().map(id_hash);
-            if let Some(h) = h {
-                if conv.seen_id(h) {
+            let id = ev.id.as_deref().map(id_hash);
+            if let Some(id) = id {
+                if conv.seen_id(id) {
                     self.report.count_duplicate();
                     return Ok(Ingested::Duplicate);
                 }
@@ -520,8 +536,8 @@ impl Engine {
             } else {
                 conv.advance(t);
             }
-            if let Some(h) = h {
-                conv.remember_id(h);
+            if let Some(id) = id {
+                conv.remember_id(id);
             }
             let applied = conv.apply(&ev.kind, t, false, &self.rules, &mut self.names);
             self.latest = self.latest.max(t);
@@ -530,21 +546,19 @@ impl Engine {
             }
             match applied {
                 Applied::Finalize(by) => {
-                    self.finalize(key, t, by);
+                    self.finalize(h, i, t, by);
                 }
-                Applied::Continue => arm_timer(&mut self.timers, conv, &self.rules, || {
-                    table::hash(ev.conversation.as_bytes())
-                }),
+                Applied::Continue => arm_timer(&mut self.timers, conv, &self.rules, h),
             }
             return Ok(Ingested::Applied);
         }
         match self.finalized.get(key).copied() {
-            Some(memory) => self.after_final(ev, memory),
+            Some(memory) => self.after_final(ev, h, memory),
             None => {
                 if t < self.watermark {
                     return Err(Error::late(&ev.conversation, ev.id.as_deref(), t, self.watermark));
                 }
-                self.start_instance(ev, 1);
+                self.start_instance(ev, h, 1);
                 Ok(Ingested::Applied)
             }
         }
@@ -552,7 +566,8 @@ impl Engine {
 
     /// R6: an event for a finalized id. A customer's public message starts a follow-up; any
     /// other event is counted and ignored; past the id memory, the id is new.
-    fn after_final(&mut self, ev: &Event<'_>, memory: Memory) -> Result<Ingested> {
+    /// `h` is the id's [`table::hash`].
+    fn after_final(&mut self, ev: &Event<'_>, h: u64, memory: Memory) -> Result<Ingested> {
         let t = ev.at;
         let key: &str = &ev.conversation;
         if t < self.watermark {
@@ -572,7 +587,7 @@ impl Engine {
         );
         if !remembered || customer_public {
             self.finalized.remove(key.as_bytes());
-            self.start_instance(ev, if remembered { memory.instance + 1 } else { 1 });
+            self.start_instance(ev, h, if remembered { memory.instance + 1 } else { 1 });
             Ok(Ingested::Applied)
         } else {
             self.report.count_ignored();
@@ -584,8 +599,9 @@ impl Engine {
         }
     }
 
-    /// R2: the first event of an id (or of a follow-up) creates an instance.
-    fn start_instance(&mut self, ev: &Event<'_>, instance: u32) {
+    /// R2: the first event of an id (or of a follow-up) creates an instance; `h` is the id's
+    /// [`table::hash`].
+    fn start_instance(&mut self, ev: &Event<'_>, h: u64, instance: u32) {
         let t = ev.at;
         let mut conv = Conversation::new(t, instance);
         if let Some(id) = ev.id.as_deref() {
@@ -603,21 +619,15 @@ impl Engine {
                 self.finalize_conversation(key, conv, t, by);
             }
             Applied::Continue => {
-                arm_timer(&mut self.timers, &mut conv, &self.rules, || {
-                    table::hash(key.as_bytes())
-                });
-                self.live.insert(key, conv);
+                arm_timer(&mut self.timers, &mut conv, &self.rules, h);
+                self.live.insert(key, h, conv);
             }
         }
     }
 
-    /// Finalizes the live instance of `key` at `at` (R39).
-    fn finalize(&mut self, key: &[u8], at: Timestamp, by: FinalizedBy) -> Memory {
-        let open = self
-            .live
-            .remove(key)
-            .expect("finalize is called on a live conversation");
-        let Open { key, conv } = open;
+    /// Finalizes the live instance at position `i`, filed under hash `h`, at `at` (R39).
+    fn finalize(&mut self, h: u64, i: u32, at: Timestamp, by: FinalizedBy) -> Memory {
+        let Open { key, conv } = self.live.remove_at(h, i);
         self.finalize_conversation(key, conv, at, by)
     }
 
@@ -961,8 +971,9 @@ impl Engine {
         for _ in 0..n {
             let key = read_key(&mut r)?;
             let conv = crate::conversation::encode::read(&mut r, &e.rules, &e.names)?;
+            let h = table::hash(key.as_bytes());
             if conv.timer_due() != Timestamp::MAX {
-                e.timers.push(conv.timer_due(), table::hash(key.as_bytes()));
+                e.timers.push(conv.timer_due(), h);
             }
             if let Some(tr) = &mut e.tracker {
                 for (index, i) in conv.sla.iter().enumerate() {
@@ -971,7 +982,7 @@ impl Engine {
                     }
                 }
             }
-            if !e.live.insert(key, conv) {
+            if !e.live.insert(key, h, conv) {
                 return Err(Error::encoding("a conversation appears twice"));
             }
         }

@@ -368,14 +368,17 @@ impl Engine {
     /// ```
     pub fn ingest_line(&mut self, line: &[u8], line_no: u64) -> Result<Option<crate::Ingested>> {
         let parsed = parse_line(line);
-        self.apply_record(parsed, line_no)
+        self.apply_record(parsed, line_no, None)
     }
 
     /// Applies one parsed line (R42: a rejected line is counted in the report).
+    /// Applies a parsed line; `hash`, when known, is its event's conversation id's
+    /// [`crate::table::hash`].
     fn apply_record(
         &mut self,
         parsed: Result<Option<Record<'_>>>,
         line_no: u64,
+        hash: Option<u64>,
     ) -> Result<Option<crate::Ingested>> {
         let result = match parsed {
             Ok(None) => Ok(None),
@@ -383,7 +386,11 @@ impl Engine {
                 self.advance_to(t);
                 Ok(None)
             }
-            Ok(Some(Record::Event(e))) => self.ingest_unrecorded(&e).map(Some),
+            Ok(Some(Record::Event(e))) => match hash {
+                Some(h) => self.ingest_hashed(&e, h),
+                None => self.ingest_unrecorded(&e),
+            }
+            .map(Some),
             Err(e) => Err(e),
         };
         result.map_err(|e| self.reject(e.with_line(line_no)))
@@ -449,7 +456,7 @@ impl Engine {
         for group in lines.chunks(BATCH) {
             if !self.worth_warming() {
                 for &(line_no, line) in group {
-                    tally(line, self.apply_record(line.parse(&mut last_day), line_no));
+                    tally(line, self.apply_record(line.parse(&mut last_day), line_no, None));
                 }
                 continue;
             }
@@ -457,12 +464,15 @@ impl Engine {
             for (p, (_, line)) in parsed.iter_mut().zip(group) {
                 *p = line.parse(&mut last_day);
             }
-            self.warm(parsed.iter().take(group.len()).filter_map(|p| match p {
-                Ok(Some(Record::Event(e))) => Some(e.conversation.as_bytes()),
-                _ => None,
-            }));
-            for (p, &(line_no, line)) in parsed.into_iter().zip(group) {
-                tally(line, self.apply_record(p, line_no));
+            let mut hashes = [None; BATCH];
+            for (h, p) in hashes.iter_mut().zip(&parsed[..group.len()]) {
+                if let Ok(Some(Record::Event(e))) = p {
+                    *h = Some(crate::table::hash(e.conversation.as_bytes()));
+                }
+            }
+            self.warm(hashes.iter().flatten().copied());
+            for ((p, h), &(line_no, line)) in parsed.into_iter().zip(hashes).zip(group) {
+                tally(line, self.apply_record(p, line_no, h));
             }
         }
     }

@@ -225,9 +225,15 @@ impl OpenTable {
 
     #[inline]
     fn find(&self, key: &[u8]) -> Option<u32> {
+        self.position(key, hash(key))
+    }
+
+    /// The position of the open conversation of `key`, whose [`hash`] is `h`.
+    #[inline]
+    pub(crate) fn position(&self, key: &[u8], h: u64) -> Option<u32> {
         let chunks = &self.chunks;
         self.positions
-            .find(tag(hash(key)), |i| at(chunks, i).key.as_bytes() == key)
+            .find(tag(h), |i| at(chunks, i).key.as_bytes() == key)
     }
 
     #[inline]
@@ -241,19 +247,16 @@ impl OpenTable {
         Some(&mut at_mut(&mut self.chunks, i).conv)
     }
 
-    /// Loads the state of the open conversations among `keys` (at most [`WARM_BATCH`]): first
-    /// every lookup, then every state, so that the cache misses of a batch overlap instead of
-    /// each event waiting for its own. Changes nothing. A lookup here takes the first state
-    /// whose tag matches, without comparing ids (29 fewer instructions an event at 300 k
-    /// conversations): a wrong one, when two ids in a probe run share a 32-bit tag, is only a
-    /// wasted load.
-    pub(crate) fn warm<'k>(&self, keys: impl Iterator<Item = &'k [u8]>) {
+    /// Loads the state of the open conversations filed under `hashes` (at most
+    /// [`WARM_BATCH`]): first every lookup, then every state, so that the cache misses of a
+    /// batch overlap instead of each event waiting for its own. Changes nothing. A lookup here
+    /// takes the first state whose tag matches, without comparing ids (29 fewer instructions
+    /// an event at 300 k conversations): a wrong one, when two ids in a probe run share a
+    /// 32-bit tag, is only a wasted load.
+    pub(crate) fn warm(&self, hashes: impl Iterator<Item = u64>) {
         let mut found: [Option<&Open>; WARM_BATCH] = [None; WARM_BATCH];
-        for (slot, key) in found.iter_mut().zip(keys) {
-            *slot = self
-                .positions
-                .find(tag(hash(key)), |_| true)
-                .map(|i| at(&self.chunks, i));
+        for (slot, h) in found.iter_mut().zip(hashes) {
+            *slot = self.positions.find(tag(h), |_| true).map(|i| at(&self.chunks, i));
         }
         // The id too: the event compares it first.
         let sum = found.iter().flatten().fold(0, |s: u64, o| {
@@ -274,8 +277,9 @@ impl OpenTable {
         self.find(key).is_some()
     }
 
-    /// Adds a conversation under `key`; `false` (and no change) if the id is already open.
-    pub(crate) fn insert(&mut self, key: Key, conv: Conversation) -> bool {
+    /// Adds a conversation under `key`, whose [`hash`] is `h`; `false` (and no change) if the
+    /// id is already open.
+    pub(crate) fn insert(&mut self, key: Key, h: u64, conv: Conversation) -> bool {
         // 3·2^30 open conversations (2^32 slots at three quarters full) would take more than
         // half a terabyte of state first.
         let position = u32::try_from(self.len)
@@ -283,7 +287,7 @@ impl OpenTable {
             .filter(|&p| p < Positions::MAX_ENTRIES)
             .expect("fewer than 3·2^30 open conversations");
         self.positions.reserve(1);
-        let t = tag(hash(key.as_bytes()));
+        let t = tag(h);
         let chunks = &self.chunks;
         let Err(empty) = self.positions.probe(t, |i| at(chunks, i).key == key) else {
             return false;
@@ -314,6 +318,7 @@ impl OpenTable {
     }
 
     /// Takes the conversation of `key` out of the table; the last state moves into its place.
+    #[cfg(test)]
     pub(crate) fn remove(&mut self, key: &[u8]) -> Option<Open> {
         let i = self.find(key)?;
         Some(self.remove_at(hash(key), i))
@@ -447,10 +452,10 @@ mod tests {
             .map(|i| format!("conversation-{i}-{}", "x".repeat(i % 30)))
             .collect();
         for (i, id) in ids.iter().enumerate() {
-            assert!(table.insert(Key::new(id), conv(i as i64)));
+            assert!(table.insert(Key::new(id), hash(id.as_bytes()), conv(i as i64)));
         }
         assert!(
-            !table.insert(Key::new(&ids[7]), conv(-1)),
+            !table.insert(Key::new(&ids[7]), hash(ids[7].as_bytes()), conv(-1)),
             "an open id is not added twice"
         );
         assert_eq!(table.len(), ids.len());
