@@ -144,9 +144,10 @@ impl Iterator for Samples<'_> {
 /// so an event touches one allocation, not two: the samples first, one or two 8-byte words
 /// each ([`Sample::encode`]), then the ids, 6 bytes each ([`Trail::ID_BYTES`]). Sample words
 /// start with [`SAMPLE_TAG`]'s bit and ids do not, so the list needs no count of its samples;
-/// it is a boxed slice whose spare bytes are zero, with the count of used bytes beside it (24
-/// bytes inline rather than a vector's 24 plus two counts). A reply moves the ids up; a
-/// conversation has few of either.
+/// it is a boxed slice with the count of used bytes beside it (24 bytes inline rather than a
+/// vector's 24 plus two counts). A reply moves the ids up; a conversation has few of either.
+/// Lists come in the sizes of [`LIST_SIZES`] and move through [`Spares`] when they grow or
+/// their conversation ends, so most never go back to the allocator.
 #[derive(Debug, Default)]
 pub(crate) struct Trail {
     bytes: Box<[u8]>,
@@ -200,32 +201,35 @@ impl Trail {
 
     /// Makes room for `extra` more bytes.
     #[inline]
-    fn make_room(&mut self, extra: usize) {
+    fn make_room(&mut self, extra: usize, spares: &mut Spares) {
         if self.bytes.len() - (self.used as usize) < extra {
-            self.grow(extra);
+            self.grow(extra, spares);
         }
     }
 
     /// Moves the list to a larger one, growing by a quarter (and two ids) rather than
     /// doubling: these lists are short and many, so spare capacity is much of their memory
     /// (R40). Growing by half instead cost 8 B more per open conversation at 252 k open, and
-    /// measured no faster. The new list is allocated uninitialized and then filled, not
-    /// zeroed (`vec![0; n]`): the system allocator serves a zeroed request without its
-    /// per-thread cache, 43 more instructions an event at 300 k conversations.
+    /// measured no faster. The larger list comes from `spares` when one of its size is there,
+    /// and the old one goes back to it.
     #[inline(never)]
-    fn grow(&mut self, extra: usize) {
+    fn grow(&mut self, extra: usize, spares: &mut Spares) {
         let used = self.used as usize;
-        let len = used + (used / 4 + 2 * Trail::ID_BYTES).max(extra);
-        let mut bytes = Vec::with_capacity(len);
-        bytes.extend_from_slice(&self.bytes[..used]);
-        bytes.resize(len, 0);
-        self.bytes = bytes.into_boxed_slice();
+        let bytes = spares.take(used + (used / 4 + 2 * Trail::ID_BYTES).max(extra));
+        let old = std::mem::replace(&mut self.bytes, bytes);
+        self.bytes[..used].copy_from_slice(&old[..used]);
+        spares.put(old);
     }
 
-    fn push_sample(&mut self, s: Sample, created_at: Timestamp) {
+    /// Hands the list to `spares`, leaving this trail empty.
+    pub(crate) fn release(&mut self, spares: &mut Spares) {
+        spares.put(std::mem::take(self).bytes);
+    }
+
+    fn push_sample(&mut self, s: Sample, created_at: Timestamp, spares: &mut Spares) {
         let (words, n) = s.encode(created_at);
         let len = 8 * n;
-        self.make_room(len);
+        self.make_room(len, spares);
         let at = self.sample_bytes();
         let used = self.used as usize;
         self.bytes.copy_within(at..used, at + len);
@@ -277,8 +281,8 @@ impl Trail {
     }
 
     #[inline]
-    fn push_id(&mut self, h: u64) {
-        self.make_room(Trail::ID_BYTES);
+    fn push_id(&mut self, h: u64, spares: &mut Spares) {
+        self.make_room(Trail::ID_BYTES, spares);
         let used = self.used as usize;
         self.bytes[used..used + Trail::ID_BYTES].copy_from_slice(&Trail::id_bytes(h));
         self.used += Trail::ID_BYTES as u32;
@@ -287,6 +291,90 @@ impl Trail {
 
     fn heap_bytes(&self) -> usize {
         self.bytes.len()
+    }
+}
+
+/// The sizes a [`Trail`]'s list comes in: from 12 bytes (two ids), each a quarter larger than
+/// the last and two ids more, as a full list grows; up to 4 KB. A list that needs more takes
+/// exactly what it needs and is not kept in [`Spares`].
+pub(crate) const LIST_SIZES: [usize; 20] = {
+    let mut sizes = [0; 20];
+    let mut size = 2 * Trail::ID_BYTES;
+    let mut k = 0;
+    while k < sizes.len() {
+        sizes[k] = size;
+        size += size / 4 + 2 * Trail::ID_BYTES;
+        k += 1;
+    }
+    sizes
+};
+
+/// Lists of [`LIST_SIZES`] given back by trails that grew out of them or whose conversation
+/// ended, for the next trail that grows into that size: a list taken from here skips the
+/// allocator, and is one that was just in use, so still in the cache. Every list that grows
+/// into a size has, on average, one leaving it (growing on or ending), so the spares stay few;
+/// and a list is allocated only when none of its size is spare, so there are never more lists
+/// of a size than were once in use at the same time. [`Spares::right_size`] gives back what a
+/// spike of endings left (R40).
+#[derive(Debug, Default)]
+pub(crate) struct Spares {
+    by_size: [Vec<Box<[u8]>>; LIST_SIZES.len()],
+}
+
+impl Spares {
+    /// The index in [`LIST_SIZES`] of the smallest size of at least `n` bytes.
+    #[inline]
+    fn size_index(n: usize) -> Option<usize> {
+        LIST_SIZES.iter().position(|&size| size >= n)
+    }
+
+    /// A list of at least `n` bytes, of one of [`LIST_SIZES`] unless `n` exceeds them all. Its
+    /// bytes are whatever they were: a trail reads only those it has written.
+    fn take(&mut self, n: usize) -> Box<[u8]> {
+        match Spares::size_index(n) {
+            Some(k) => self.by_size[k]
+                .pop()
+                .unwrap_or_else(|| Spares::allocate(LIST_SIZES[k])),
+            None => Spares::allocate(n),
+        }
+    }
+
+    /// A new list of `n` bytes. Allocated and then filled rather than allocated zeroed
+    /// (`vec![0; n]`): the system allocator serves a zeroed request without its per-thread
+    /// cache, which cost 43 instructions an event at 300 k conversations.
+    #[allow(clippy::slow_vector_initialization)] // measured faster here, as said above
+    fn allocate(n: usize) -> Box<[u8]> {
+        let mut list = Vec::with_capacity(n);
+        list.resize(n, 0);
+        list.into_boxed_slice()
+    }
+
+    /// Keeps `list` for reuse if it has one of [`LIST_SIZES`]; frees it otherwise.
+    fn put(&mut self, list: Box<[u8]>) {
+        if let Some(k) = Spares::size_index(list.len()).filter(|&k| LIST_SIZES[k] == list.len()) {
+            self.by_size[k].push(list);
+        }
+    }
+
+    /// Frees spares beyond what `open` conversations plausibly need soon: at most one list
+    /// per 64 open conversations of each size, and 64 of each whatever the number open.
+    pub(crate) fn right_size(&mut self, open: usize) {
+        let keep = (open / 64).max(64);
+        for lists in &mut self.by_size {
+            if lists.len() > keep {
+                lists.truncate(keep);
+                lists.shrink_to_fit();
+            }
+        }
+    }
+
+    /// Bytes held, lists and their index.
+    pub(crate) fn bytes(&self) -> usize {
+        LIST_SIZES
+            .iter()
+            .zip(&self.by_size)
+            .map(|(size, lists)| lists.len() * size + lists.capacity() * std::mem::size_of::<Box<[u8]>>())
+            .sum()
     }
 }
 
@@ -687,8 +775,8 @@ impl Conversation {
 
     /// Remembers an event id (by hash) for duplicate detection (R4).
     #[inline]
-    pub(crate) fn remember_id(&mut self, h: u64) {
-        self.trail.push_id(h);
+    pub(crate) fn remember_id(&mut self, h: u64, spares: &mut Spares) {
+        self.trail.push_id(h, spares);
     }
 
     /// Applies one accepted event at `t` (R5–R19, R20–R26). The first event of an instance
@@ -700,6 +788,7 @@ impl Conversation {
         first: bool,
         rules: &Rules,
         names: &mut Names,
+        spares: &mut Spares,
     ) -> Applied {
         self.last_at = Packed::at(t);
         let mut filters_changed = false;
@@ -736,7 +825,7 @@ impl Conversation {
                         Some(a) if rules.by_agent => names.agents.intern(a),
                         _ => NONE,
                     };
-                    self.on_reply(t, agent, rules);
+                    self.on_reply(t, agent, rules, spares);
                 }
             }
             EventKind::Status(s) => {
@@ -802,7 +891,7 @@ impl Conversation {
 
     /// R5, R9, R16: a qualifying reply moves `new` to `open`, counts once the customer has
     /// written, and ends a running wait with a sample.
-    fn on_reply(&mut self, t: Timestamp, agent: u32, rules: &Rules) {
+    fn on_reply(&mut self, t: Timestamp, agent: u32, rules: &Rules, spares: &mut Spares) {
         if self.status == Status::New {
             self.set_status(Status::Open, t, rules);
         }
@@ -817,7 +906,7 @@ impl Conversation {
             let sample = Sample::new(start, t, agent);
             debug_assert!(sample.is_some(), "a wait from {start} to {t}");
             if let Some(sample) = sample {
-                self.trail.push_sample(sample, self.created_at());
+                self.trail.push_sample(sample, self.created_at(), spares);
             }
             for i in self.sla.iter_mut() {
                 if i.metric.is_reply() && i.state == State::Running {
@@ -1388,8 +1477,14 @@ pub(crate) mod encode {
         c.trail.ids().for_each(|h| w.u64(h));
     }
 
-    /// Reads a conversation back, with the attribute values interned so far.
-    pub(crate) fn read(r: &mut Reader<'_>, rules: &Rules, names: &Names) -> Result<Conversation> {
+    /// Reads a conversation back, with the attribute values interned so far; its lists come
+    /// from `spares`.
+    pub(crate) fn read(
+        r: &mut Reader<'_>,
+        rules: &Rules,
+        names: &Names,
+        spares: &mut super::Spares,
+    ) -> Result<Conversation> {
         let interned = |id: u32, names: &Interner, what: &str| {
             if id == NONE || id == OTHER || (id as usize) < names.names().len() {
                 Ok(id)
@@ -1463,7 +1558,7 @@ pub(crate) mod encode {
             let agent = interned(r.u32()?, &names.agents, "agent")?;
             let sample = Sample::new(start, end, agent)
                 .ok_or_else(|| Error::encoding(format!("a reply sample from {start} to {end}")))?;
-            trail.push_sample(sample, created_at);
+            trail.push_sample(sample, created_at, spares);
         }
         let n = r.len()?;
         let mut sla = Instances::default();
@@ -1500,7 +1595,7 @@ pub(crate) mod encode {
         }
         let n = r.len()?;
         for _ in 0..n {
-            trail.push_id(r.u64()?);
+            trail.push_id(r.u64()?, spares);
         }
         Ok(Conversation {
             created_at: Packed::at(created_at),
@@ -1594,7 +1689,7 @@ mod tests {
     /// interleaving.
     #[test]
     fn r4_r9_trail_keeps_samples_and_ids_apart() {
-        use super::{Sample, Trail, SHORT_MAX};
+        use super::{Sample, Spares, Trail, LIST_SIZES, SHORT_MAX};
         use crate::intern::{NONE, OTHER};
         use crate::Timestamp;
         let first = Timestamp::from_unix(-62_167_219_200); // 0000-01-01T00:00:00Z
@@ -1629,26 +1724,75 @@ mod tests {
             (1 << 63) - 1 - (1 << 16),
             0x0123_4567_89ab_cdef,
         ];
-        let mut trail = Trail::default();
-        assert!(!trail.has_samples() && !trail.has_id(0));
-        for k in 0..ids.len().max(samples.len()) {
-            if let Some(&h) = ids.get(k) {
-                trail.push_id(h);
-            }
-            if let Some(&s) = samples.get(k) {
-                trail.push_sample(s, created);
-            }
-            let got: Vec<_> = trail.samples(created).collect();
-            assert_eq!(got, samples[..=k.min(samples.len() - 1)]);
-            let seen = &ids[..=k.min(ids.len() - 1)];
-            assert!(trail.ids().eq(seen.iter().map(|&h| Trail::kept(h))));
-            assert!(seen.iter().all(|&h| trail.has_id(h)));
-            assert!(trail.has_samples());
+        // Lists come back from the spares as they were left: here first with every byte
+        // carrying the sample tag's bit, then as the first round left them.
+        let mut spares = Spares::default();
+        for size in LIST_SIZES {
+            let mut list = Spares::allocate(size);
+            list.fill(0xff);
+            spares.put(list);
         }
-        assert!(!trail.has_id(2 << 16) && !trail.has_id(42 << 16));
-        // Hashes that differ only outside the kept bits are one id.
-        assert!(trail.has_id(0xffff) && trail.has_id(1 << 63 | 1 << 16));
-        // Four short samples take a word each, the seven others two; ids 6 bytes each.
-        assert_eq!(trail.list().len(), 8 * (4 + 2 * 7) + Trail::ID_BYTES * ids.len());
+        for _round in 0..2 {
+            let mut trail = Trail::default();
+            assert!(!trail.has_samples() && !trail.has_id(0));
+            for k in 0..ids.len().max(samples.len()) {
+                if let Some(&h) = ids.get(k) {
+                    trail.push_id(h, &mut spares);
+                }
+                if let Some(&s) = samples.get(k) {
+                    trail.push_sample(s, created, &mut spares);
+                }
+                let got: Vec<_> = trail.samples(created).collect();
+                assert_eq!(got, samples[..=k.min(samples.len() - 1)]);
+                let seen = &ids[..=k.min(ids.len() - 1)];
+                assert!(trail.ids().eq(seen.iter().map(|&h| Trail::kept(h))));
+                assert!(seen.iter().all(|&h| trail.has_id(h)));
+                assert!(trail.has_samples());
+            }
+            assert!(!trail.has_id(2 << 16) && !trail.has_id(42 << 16));
+            // Hashes that differ only outside the kept bits are one id.
+            assert!(trail.has_id(0xffff) && trail.has_id(1 << 63 | 1 << 16));
+            // Four short samples take a word each, the seven others two; ids 6 bytes each.
+            assert_eq!(trail.list().len(), 8 * (4 + 2 * 7) + Trail::ID_BYTES * ids.len());
+            trail.release(&mut spares);
+            assert_eq!(trail.heap_bytes(), 0);
+        }
+    }
+
+    /// R40: lists come in the sizes of `LIST_SIZES` (up to 4 KB) and are reused from the
+    /// spares, largest last in, first out; other sizes are not kept; `right_size` gives back
+    /// what exceeds its bound.
+    #[test]
+    fn r40_spares_reuse_lists_by_size_and_give_back_the_excess() {
+        use super::{Spares, LIST_SIZES};
+        assert_eq!(LIST_SIZES[..6], [12, 27, 45, 68, 97, 133]);
+        assert!(LIST_SIZES.windows(2).all(|w| w[0] < w[1]));
+        assert!((4_000..=4_096).contains(&LIST_SIZES[LIST_SIZES.len() - 1]));
+        let mut spares = Spares::default();
+        for n in [0, 1, 12, 13, 27, 28, 4_000] {
+            let list = spares.take(n);
+            let k = LIST_SIZES.iter().position(|&s| s >= n).expect("a size");
+            assert_eq!(list.len(), LIST_SIZES[k]);
+        }
+        assert_eq!(
+            spares.take(5_000).len(),
+            5_000,
+            "past the sizes, exactly what is needed"
+        );
+        let mut marked = Spares::allocate(27);
+        marked[0] = 42;
+        spares.put(marked);
+        assert_eq!(spares.take(20)[0], 42, "the list given back is the one reused");
+        spares.put(Spares::allocate(26));
+        spares.put(Spares::allocate(5_000));
+        let kept = |spares: &Spares| spares.by_size.iter().map(Vec::len).sum::<usize>();
+        assert_eq!(kept(&spares), 0, "lists of other sizes are not kept");
+        for _ in 0..100 {
+            spares.put(Spares::allocate(12));
+        }
+        spares.right_size(0);
+        assert_eq!(spares.by_size[0].len(), 64);
+        spares.right_size(64 * 1_000);
+        assert_eq!(spares.by_size[0].len(), 64, "never grows");
     }
 }

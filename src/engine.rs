@@ -2,7 +2,7 @@
 //! duplicate and order checks (R3, R4, R41, R42), and the wiring between conversations and the
 //! report. It owns no metric logic.
 
-use crate::conversation::{Applied, Conversation, FinalizedBy};
+use crate::conversation::{Applied, Conversation, FinalizedBy, Spares};
 use crate::encoding::{Reader, Writer, CHECKPOINT};
 use crate::event::{Author, Event, EventKind, Visibility};
 use crate::intern::{id_hash, FxHashMap, Key, Names};
@@ -230,6 +230,8 @@ pub struct Engine {
     finalized: FxHashMap<Key, Memory>,
     /// Finalization timers (R39).
     timers: Timers,
+    /// Reply and id lists for reuse by open conversations' trails.
+    spares: Spares,
     watermark: Timestamp,
     latest: Timestamp,
     sweep_at: usize,
@@ -275,6 +277,7 @@ impl Engine {
             live: OpenTable::default(),
             finalized: FxHashMap::default(),
             timers: Timers::default(),
+            spares: Spares::default(),
             watermark: Timestamp::MIN,
             latest: Timestamp::MIN,
             sweep_at: 1024,
@@ -537,9 +540,9 @@ impl Engine {
                 conv.advance(t);
             }
             if let Some(id) = id {
-                conv.remember_id(id);
+                conv.remember_id(id, &mut self.spares);
             }
-            let applied = conv.apply(&ev.kind, t, false, &self.rules, &mut self.names);
+            let applied = conv.apply(&ev.kind, t, false, &self.rules, &mut self.names, &mut self.spares);
             self.latest = self.latest.max(t);
             if let Some(tr) = &mut self.tracker {
                 tr.record(&Key::new(&ev.conversation), conv, t, &self.rules);
@@ -605,9 +608,9 @@ impl Engine {
         let t = ev.at;
         let mut conv = Conversation::new(t, instance);
         if let Some(id) = ev.id.as_deref() {
-            conv.remember_id(id_hash(id));
+            conv.remember_id(id_hash(id), &mut self.spares);
         }
-        let applied = conv.apply(&ev.kind, t, true, &self.rules, &mut self.names);
+        let applied = conv.apply(&ev.kind, t, true, &self.rules, &mut self.names, &mut self.spares);
         self.latest = self.latest.max(t);
         let key = Key::new(&ev.conversation);
         if let Some(tr) = &mut self.tracker {
@@ -636,31 +639,32 @@ impl Engine {
     fn finalize_conversation(
         &mut self,
         key: Key,
-        conv: Conversation,
+        mut conv: Conversation,
         at: Timestamp,
         by: FinalizedBy,
     ) -> Memory {
-        let memory = self.conclude(&key, conv, at, by);
+        let memory = self.conclude(&key, &mut conv, at, by);
+        conv.trail.release(&mut self.spares);
         self.finalized.insert(key, memory);
         memory
     }
 
     /// [`finalize_conversation`](Engine::finalize_conversation) without the id memory: for
     /// an engine that takes no further event.
-    fn conclude(&mut self, key: &Key, mut conv: Conversation, at: Timestamp, by: FinalizedBy) -> Memory {
+    fn conclude(&mut self, key: &Key, conv: &mut Conversation, at: Timestamp, by: FinalizedBy) -> Memory {
         if let Some(tr) = &mut self.tracker {
             tr.snapshot(&conv.sla);
         }
         conv.accrue_until(at, &self.rules);
         conv.finalize_sla(at, &self.rules);
         if let Some(tr) = &mut self.tracker {
-            tr.record(key, &conv, at, &self.rules);
+            tr.record(key, conv, at, &self.rules);
         }
-        self.report.add(&conv, &self.rules, &self.names);
+        self.report.add(conv, &self.rules, &self.names);
         if let Some(out) = &mut self.summaries {
             out.push(Summary::build(
                 key.to_text(),
-                &conv,
+                conv,
                 at,
                 by,
                 &self.rules,
@@ -723,6 +727,7 @@ impl Engine {
         // R40: give memory back after a spike.
         self.live.right_size();
         self.timers.right_size();
+        self.spares.right_size(self.live.len());
     }
 
     /// R21 live: every running instance whose deadline the watermark `t` has passed is breached
@@ -797,7 +802,7 @@ impl Engine {
             self.finalized.reserve(open.len());
         }
         for (_, i) in order {
-            let Some(Open { key, conv }) = open[i].take() else {
+            let Some(Open { key, mut conv }) = open[i].take() else {
                 continue; // each position comes once
             };
             let (due, by) = conv.due(&self.rules);
@@ -809,10 +814,12 @@ impl Engine {
             if remember {
                 self.finalize_conversation(key, conv, at, by);
             } else {
-                self.conclude(&key, conv, at, by);
+                self.conclude(&key, &mut conv, at, by);
             }
         }
         self.timers.clear();
+        // R40: no conversation is open; what the ended ones gave back is not kept.
+        self.spares.right_size(0);
         self.watermark = fin;
         self.report.clone()
     }
@@ -845,7 +852,8 @@ impl Engine {
             id_memories: self.finalized.len(),
             table_bytes: self.live.spare_bytes()
                 + self.finalized.capacity() * (size_of::<(Key, Memory)>() + 1)
-                + self.timers.bytes(),
+                + self.timers.bytes()
+                + self.spares.bytes(),
         }
     }
 
@@ -970,7 +978,7 @@ impl Engine {
         e.live.reserve(n);
         for _ in 0..n {
             let key = read_key(&mut r)?;
-            let conv = crate::conversation::encode::read(&mut r, &e.rules, &e.names)?;
+            let conv = crate::conversation::encode::read(&mut r, &e.rules, &e.names, &mut e.spares)?;
             let h = table::hash(key.as_bytes());
             if conv.timer_due() != Timestamp::MAX {
                 e.timers.push(conv.timer_due(), h);

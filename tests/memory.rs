@@ -2,9 +2,10 @@
 
 use sla_metrics::{Config, Engine, Timestamp, Workload};
 
-/// R40: with the watermark advancing, the open conversations and the remembered ids stay
-/// flat once the reopen window and the idle timeout have filled; nothing grows with the
-/// length of the stream. (A small version of `examples/soak.rs`.)
+/// R40: with the watermark advancing, the open conversations, the remembered ids and the
+/// engine's other memory (spare table capacity, timers, lists kept for reuse) stay flat once
+/// the reopen window and the idle timeout have filled; nothing grows with the length of the
+/// stream. (A small version of `examples/soak.rs`.)
 #[test]
 fn r40_state_stays_flat_as_the_stream_goes_on() {
     let config = Config::from_json(r#"{"reopen_window_s": 86400, "idle_timeout_s": 172800}"#).unwrap();
@@ -12,7 +13,7 @@ fn r40_state_stays_flat_as_the_stream_goes_on() {
     let events: Vec<_> = workload.events().collect();
     let first = events[0].at.as_unix();
     let mut engine = Engine::new(config).unwrap();
-    let mut peaks = [(0usize, 0usize); 2]; // (open, id memories) per half of the events, after a week
+    let mut peaks = [(0usize, 0usize, 0usize); 2]; // (open, id memories, table bytes) per half, after a week
     let mut hour = i64::MIN;
     for (i, e) in events.iter().enumerate() {
         let h = e.at.as_unix() / 3600;
@@ -25,16 +26,18 @@ fn r40_state_stays_flat_as_the_stream_goes_on() {
                 let m = engine.memory();
                 peaks[half].0 = peaks[half].0.max(m.open_conversations);
                 peaks[half].1 = peaks[half].1.max(m.id_memories);
+                peaks[half].2 = peaks[half].2.max(m.table_bytes);
             }
         }
         engine.ingest(e).unwrap();
     }
     let report = engine.finish();
     assert!(report.conversations().total >= 20_000);
-    eprintln!("peaks (open, id memories) per half: {peaks:?}");
+    eprintln!("peaks (open, id memories, table bytes) per half: {peaks:?}");
     // Flat: the second half never needs much more than the first.
     assert!(peaks[1].0 <= peaks[0].0 * 3 / 2 + 100, "{peaks:?}");
     assert!(peaks[1].1 <= peaks[0].1 * 3 / 2 + 100, "{peaks:?}");
+    assert!(peaks[1].2 <= peaks[0].2 * 3 / 2 + 65_536, "{peaks:?}");
     // Bounded by the traffic of a few days (20 an hour), not by 20 000 conversations.
     assert!(peaks[1].0 < 5_000, "{peaks:?}");
     assert!(peaks[1].1 < 5_000, "{peaks:?}");
