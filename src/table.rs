@@ -8,7 +8,7 @@
 //! lines the event reads anyway.
 
 use crate::conversation::Conversation;
-use crate::intern::{FxBuild, Key};
+use crate::intern::{same_bytes, FxBuild, Key};
 use std::hash::BuildHasher;
 
 /// An open conversation instance and its id. The id comes first, so the cache line a lookup
@@ -233,7 +233,7 @@ impl OpenTable {
     pub(crate) fn position(&self, key: &[u8], h: u64) -> Option<u32> {
         let chunks = &self.chunks;
         self.positions
-            .find(tag(h), |i| at(chunks, i).key.as_bytes() == key)
+            .find(tag(h), |i| same_bytes(at(chunks, i).key.as_bytes(), key))
     }
 
     #[inline]
