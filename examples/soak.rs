@@ -43,13 +43,14 @@ fn main() {
                 let m = engine.memory();
                 let (rss, peak) = rss_mib();
                 println!(
-                    "{}  events {:>11}  open {:>9}  id memories {:>9}  finalized {:>10}  state {:>5} MiB  tables {:>5} MiB  rss {:>6} MiB  peak {:>6} MiB",
+                    "{}  events {:>11}  open {:>9}  id memories {:>9}  finalized {:>10}  state {:>5} MiB ({:>5.1} B/open)  tables {:>5} MiB  rss {:>6} MiB  peak {:>6} MiB",
                     e.at,
                     events,
                     m.open_conversations,
                     m.id_memories,
                     engine.report().conversations().total,
                     m.open_state_bytes >> 20,
+                    m.bytes_per_open_conversation(),
                     m.table_bytes >> 20,
                     rss,
                     peak
