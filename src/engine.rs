@@ -147,7 +147,8 @@ pub struct MemoryUsage {
     pub open_state_bytes: usize,
     /// Finalized ids still remembered for follow-ups (R6).
     pub id_memories: usize,
-    /// Spare table capacity, the id memory table and the timer heap, in bytes.
+    /// Spare table capacity, the id memory table, the timer heap and the reply/id lists kept
+    /// for reuse, in bytes.
     pub table_bytes: usize,
 }
 

@@ -250,7 +250,7 @@ impl OpenTable {
     /// Loads the state of the open conversations filed under `hashes` (at most
     /// [`WARM_BATCH`]): first every lookup, then every state, so that the cache misses of a
     /// batch overlap instead of each event waiting for its own. Changes nothing. A lookup here
-    /// takes the first state whose tag matches, without comparing ids (29 fewer instructions
+    /// takes the first state whose tag matches, without comparing ids (25 fewer instructions
     /// an event at 300 k conversations): a wrong one, when two ids in a probe run share a
     /// 32-bit tag, is only a wasted load.
     pub(crate) fn warm(&self, hashes: impl Iterator<Item = u64>) {
