@@ -371,9 +371,8 @@ impl Engine {
         self.apply_record(parsed, line_no, None)
     }
 
-    /// Applies one parsed line (R42: a rejected line is counted in the report).
-    /// Applies a parsed line; `hash`, when known, is its event's conversation id's
-    /// [`crate::table::hash`].
+    /// Applies one parsed line (R42: a rejected line is counted in the report); `hash`, when
+    /// known, is its event's conversation id's [`crate::table::hash`].
     fn apply_record(
         &mut self,
         parsed: Result<Option<Record<'_>>>,
