@@ -73,6 +73,12 @@ fn at(chunks: &[Vec<Open>], i: u32) -> &Open {
     &chunks[c][k]
 }
 
+/// Whether the state at position `i` is the one of id `key`.
+#[inline]
+fn holds(chunks: &[Vec<Open>], i: u32, key: &[u8]) -> bool {
+    same_bytes(at(chunks, i).key.as_bytes(), key)
+}
+
 #[inline]
 fn at_mut(chunks: &mut [Vec<Open>], i: u32) -> &mut Open {
     let (c, k) = split(i);
@@ -232,8 +238,7 @@ impl OpenTable {
     #[inline]
     pub(crate) fn position(&self, key: &[u8], h: u64) -> Option<u32> {
         let chunks = &self.chunks;
-        self.positions
-            .find(tag(h), |i| same_bytes(at(chunks, i).key.as_bytes(), key))
+        self.positions.find(tag(h), |i| holds(chunks, i, key))
     }
 
     #[inline]
@@ -289,7 +294,7 @@ impl OpenTable {
         self.positions.reserve(1);
         let t = tag(h);
         let chunks = &self.chunks;
-        let Err(empty) = self.positions.probe(t, |i| at(chunks, i).key == key) else {
+        let Err(empty) = self.positions.probe(t, |i| holds(chunks, i, key.as_bytes())) else {
             return false;
         };
         self.positions.fill(empty, t, position);
