@@ -74,7 +74,7 @@ fn at(chunks: &[Vec<Open>], i: u32) -> &Open {
 }
 
 /// Whether the state at position `i` is the one of id `key`.
-#[inline]
+#[inline(always)]
 fn holds(chunks: &[Vec<Open>], i: u32, key: &[u8]) -> bool {
     same_bytes(at(chunks, i).key.as_bytes(), key)
 }
