@@ -1029,15 +1029,27 @@ impl Conversation {
         self.timer_due()
     }
 
-    /// Adds the time since the last status change to its bucket on every tracked clock (R15).
+    /// Adds the time since the last status change to its bucket on every tracked clock (R15):
+    /// the calendar (clock 0, always tracked) in line, any other out of line.
+    #[inline]
     fn accrue(&mut self, t: Timestamp, rules: &Rules) {
         if let Some(b) = bucket(self.status) {
-            for c in 0..rules.tracked {
-                let add = rules.clocks[c].between(self.status_since(), t).max(0);
-                self.add_status_time(c, b, add);
+            let since = self.status_since();
+            self.add_status_time(0, b, t.secs_since(since).max(0));
+            if rules.tracked > 1 {
+                self.accrue_other_clocks(since, t, b, rules);
             }
         }
         self.status_since = Packed::at(t);
+    }
+
+    /// [`accrue`](Self::accrue) on the tracked clocks after the calendar.
+    #[inline(never)]
+    fn accrue_other_clocks(&mut self, since: Timestamp, t: Timestamp, b: usize, rules: &Rules) {
+        for c in 1..rules.tracked {
+            let add = rules.clocks[c].between(since, t).max(0);
+            self.add_status_time(c, b, add);
+        }
     }
 
     /// Status time at finalization (R15): until the final solve, or until `at`.
