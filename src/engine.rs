@@ -620,7 +620,7 @@ impl Engine {
         }
         match applied {
             Applied::Finalize(by) => {
-                self.finalize_conversation(key, conv, t, by);
+                self.finalize_conversation(key, &mut conv, t, by);
             }
             Applied::Continue => {
                 arm_timer(&mut self.timers, &mut conv, &self.rules, h);
@@ -631,8 +631,8 @@ impl Engine {
 
     /// Finalizes the live instance at position `i`, filed under hash `h`, at `at` (R39).
     fn finalize(&mut self, h: u64, i: u32, at: Timestamp, by: FinalizedBy) -> Memory {
-        let Open { key, conv } = self.live.remove_at(h, i);
-        self.finalize_conversation(key, conv, at, by)
+        let Open { key, mut conv } = self.live.remove_at(h, i);
+        self.finalize_conversation(key, &mut conv, at, by)
     }
 
     /// Status time and SLA outcomes as of `at`, the report and summary, then frees the state,
@@ -640,11 +640,11 @@ impl Engine {
     fn finalize_conversation(
         &mut self,
         key: Key,
-        mut conv: Conversation,
+        conv: &mut Conversation,
         at: Timestamp,
         by: FinalizedBy,
     ) -> Memory {
-        let memory = self.conclude(&key, &mut conv, at, by);
+        let memory = self.conclude(&key, conv, at, by);
         conv.trail.release(&mut self.spares);
         self.finalized.insert(key, memory);
         memory
@@ -714,8 +714,8 @@ impl Engine {
             let conv = self.live.at_mut(i);
             let (now_due, by) = conv.due(&self.rules);
             if now_due < t {
-                let Open { key, conv } = self.live.remove_at(h, i);
-                self.finalize_conversation(key, conv, now_due, by);
+                let Open { key, mut conv } = self.live.remove_at(h, i);
+                self.finalize_conversation(key, &mut conv, now_due, by);
             } else {
                 let now_due = conv.set_timer_due(now_due);
                 self.timers.push(now_due, h);
@@ -790,22 +790,13 @@ impl Engine {
     fn finish_open(&mut self, at: Timestamp, remember: bool) -> Report {
         self.release(None);
         let fin = at.max(self.watermark).max(self.latest);
-        // A deterministic order for the summaries, whatever the table's layout. The sort
-        // moves positions, with each creation instant copied beside its position, rather than
-        // whole states; the ids break ties.
-        let open: Vec<Open> = self.live.drain().collect();
-        let mut order: Vec<(Timestamp, usize)> = (open.iter().enumerate())
-            .map(|(i, o)| (o.conv.created_at(), i))
-            .collect();
-        order.sort_unstable_by(|a, b| (a.0.cmp(&b.0)).then_with(|| open[a.1].key.cmp(&open[b.1].key)));
-        let mut open: Vec<Option<Open>> = open.into_iter().map(Some).collect();
+        // A deterministic order for the summaries, whatever the table's layout: by creation,
+        // then by id.
+        let mut live = std::mem::take(&mut self.live);
         if remember {
-            self.finalized.reserve(open.len());
+            self.finalized.reserve(live.len());
         }
-        for (_, i) in order {
-            let Some(Open { key, mut conv }) = open[i].take() else {
-                continue; // each position comes once
-            };
+        live.drain_ranked(Conversation::created_at, |key, conv| {
             let (due, by) = conv.due(&self.rules);
             let (at, by) = if due <= fin {
                 (due, by)
@@ -815,9 +806,9 @@ impl Engine {
             if remember {
                 self.finalize_conversation(key, conv, at, by);
             } else {
-                self.conclude(&key, &mut conv, at, by);
+                self.conclude(&key, conv, at, by);
             }
-        }
+        });
         self.timers.clear();
         // R40: no conversation is open; what the ended ones gave back is not kept.
         self.spares.right_size(0);
