@@ -511,12 +511,22 @@ mod tests {
         assert!(!table.contains(ids[1].as_bytes()));
     }
 
-    /// R38: draining hands out states of one rank in the order of their ids, whatever the
-    /// order they came in, with their own state.
+    /// R38: draining hands out states of one rank in the order of their ids' bytes, whatever
+    /// the order they came in, with their own state.
     #[test]
     fn drain_ranked_breaks_ties_by_id() {
         let mut table = OpenTable::default();
-        for (k, id) in ["d", "b", "a2", "c", "a10", "a"].iter().enumerate() {
+        let ids = [
+            "d",
+            "conversation-2",
+            "b",
+            "a2",
+            "c",
+            "conversation-10",
+            "a10",
+            "a",
+        ];
+        for (k, id) in ids.iter().enumerate() {
             let created = if *id == "c" { 5 } else { 9 };
             let mut state = conv(created);
             state.replies = k as u32;
@@ -527,7 +537,16 @@ mod tests {
             |c| c.created_at(),
             |key, c| drained.push((key.to_text(), c.replies)),
         );
-        let expected = [("c", 3), ("a", 5), ("a10", 4), ("a2", 2), ("b", 1), ("d", 0)];
+        let expected = [
+            ("c", 4),
+            ("a", 7),
+            ("a10", 6),
+            ("a2", 3),
+            ("b", 2),
+            ("conversation-10", 5),
+            ("conversation-2", 1),
+            ("d", 0),
+        ];
         assert_eq!(drained, expected.map(|(id, r)| (id.to_string(), r)));
     }
 }
