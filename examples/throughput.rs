@@ -69,7 +69,7 @@ fn main() {
     );
 
     // 1. Typed events, one core, best of 3: ingest, then finish (which finalizes everything);
-    // one event at a time, then in one call (which loads 16 events' state at a time).
+    // one event at a time, then in one call (which loads 32 events' state at a time).
     let typed = |what: &str, ingest: &dyn Fn(&mut Engine)| {
         let mut best = (f64::MAX, 0.0);
         for _ in 0..3 {

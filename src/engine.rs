@@ -402,8 +402,8 @@ impl Engine {
 
     /// [`Engine::ingest`] on each of `events` in order, with the same outcomes, each handed to
     /// `each` with the event's index. Faster than a loop over `ingest` when many conversations
-    /// are open: the state of 16 events' conversations is loaded
-    /// together, so that their cache misses overlap instead of each event waiting for its own.
+    /// are open: the state of 32 events' conversations is loaded together, so that their
+    /// cache misses overlap instead of each event waiting for its own.
     ///
     /// # Example
     /// ```

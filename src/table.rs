@@ -20,8 +20,10 @@ pub(crate) struct Open {
     pub(crate) conv: Conversation,
 }
 
-/// The most conversations [`OpenTable::warm`] loads at once.
-pub(crate) const WARM_BATCH: usize = 16;
+/// The most conversations [`OpenTable::warm`] loads at once. 32 rather than 16: typed
+/// ingest at 300 k conversations ran about a tenth faster (15 of 18 alternating runs), on the
+/// same instructions; JSON Lines ran the same.
+pub(crate) const WARM_BATCH: usize = 32;
 
 /// How many conversations must be open for [`OpenTable::warm`] to be worth it. With fewer, their
 /// state stays in the processor's caches, and the extra lookups only cost time (9 % more
