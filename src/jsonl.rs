@@ -371,9 +371,9 @@ impl Engine {
     }
 
     /// Applies one parsed line (R42: a rejected line is counted in the report); `hash`, when
-    /// known, is its event's conversation id's [`crate::table::hash`].
-    /// The line is taken by reference, as parsed in place in a batch: moving a parsed event
-    /// (over 100 bytes) out of the batch cost a copy per line.
+    /// known, is its event's conversation id's [`crate::table::hash`]. The line is read where
+    /// its batch parsed it (an error is taken out of it): moving each parsed event, over 100
+    /// bytes, out of the batch cost 82 instructions a line.
     fn apply_record(
         &mut self,
         parsed: &mut Result<Option<Record<'_>>>,
