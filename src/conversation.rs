@@ -352,7 +352,9 @@ impl Spares {
         list.into_boxed_slice()
     }
 
-    /// Keeps `list` for reuse if it has one of [`LIST_SIZES`]; frees it otherwise.
+    /// Keeps `list` for reuse if it has one of [`LIST_SIZES`]; frees it otherwise. In line: as
+    /// a call from `grow`, it cost 12 more instructions an event at 300 k conversations.
+    #[inline(always)]
     fn put(&mut self, list: Box<[u8]>) {
         if let Some(k) = Spares::size_index(list.len()).filter(|&k| LIST_SIZES[k] == list.len()) {
             self.by_size[k].push(list);
