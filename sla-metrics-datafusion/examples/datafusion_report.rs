@@ -48,6 +48,8 @@ async fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return usage(&format!("config: {e}")),
     };
+    // The demo data's file, removed once the report is made.
+    let mut demo_file = None;
     let path = match path {
         Some(p) => std::path::PathBuf::from(p),
         None => {
@@ -66,6 +68,7 @@ async fn main() -> ExitCode {
                     demo.conversations
                 );
             }
+            demo_file = Some(p.clone());
             p
         }
     };
@@ -95,7 +98,11 @@ async fn main() -> ExitCode {
         }
         Ok::<_, datafusion::error::DataFusionError>((report, segments))
     };
-    let (report, segments) = match run.await {
+    let ran = run.await;
+    if let Some(p) = demo_file {
+        let _ = std::fs::remove_file(p); // a leftover temporary file is harmless
+    }
+    let (report, segments) = match ran {
         Ok(r) => r,
         Err(e) => return usage(&e.to_string()),
     };
