@@ -430,14 +430,22 @@ pub(crate) fn check(ev: &Event<'_>) -> crate::Result<()> {
         EventKind::Csat { score } => (1..=5).contains(&score),
         _ => true,
     };
-    if !ev.conversation.is_empty() && (EARLIEST_EVENT..=LATEST_EVENT).contains(&ev.at) && csat_in_range {
+    let passes =
+        !ev.conversation.is_empty() && (EARLIEST_EVENT..=LATEST_EVENT).contains(&ev.at) && csat_in_range;
+    // The two lists of checks are one contract: the tests hold them to the same verdict.
+    debug_assert_eq!(
+        passes,
+        explain_check(ev).is_ok(),
+        "check and explain_check disagree"
+    );
+    if passes {
         Ok(())
     } else {
         explain_check(ev)
     }
 }
 
-/// The error of an event that fails [`check`], naming the check.
+/// The error of an event that fails [`check`], naming the check; `Ok` for one that passes.
 #[cold]
 #[inline(never)]
 fn explain_check(ev: &Event<'_>) -> crate::Result<()> {
