@@ -294,11 +294,11 @@ impl Trail {
 
 /// The sizes a [`Trail`]'s list comes in: from 12 bytes (two ids), each an eighth larger than
 /// the last and two ids more, up to 4 KB; past them a list keeps growing by an eighth and two
-/// ids of what it needs, and is not kept in [`Spares`]. Steps this small rather than doubling, because these lists
-/// are short and many, so spare capacity is much of their memory (R40): with steps of a
-/// quarter the state took 4 B more per open conversation at a million open (the 10 M soak),
-/// and with growth by half 8 B more at 252 k open; a list's growth costs little, since it
-/// rarely reaches the allocator.
+/// ids of what it needs, and is not kept in [`Spares`]. Steps this small rather than
+/// doubling, because these lists are short and many, so spare capacity is much of their
+/// memory (R40): with steps of a quarter the state took 4 B more per open conversation at a
+/// million open (the 10 M soak), and with growth by half 8 B more at 252 k open; a list's
+/// growth costs little, since it rarely reaches the allocator.
 pub(crate) const LIST_SIZES: [usize; 32] = {
     let mut sizes = [0; 32];
     let mut size = 2 * Trail::ID_BYTES;
