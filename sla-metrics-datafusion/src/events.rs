@@ -128,13 +128,14 @@ fn files(path: &Path, ext: &[&str]) -> Result<Vec<PathBuf>> {
 ///
 /// # Example
 /// ```
-/// let dir = std::env::temp_dir().join("sla-df-read-jsonl-doc.jsonl");
-/// std::fs::write(&dir, concat!(
+/// let path = std::env::temp_dir().join("sla-df-read-jsonl-doc.jsonl");
+/// std::fs::write(&path, concat!(
 ///     r#"{"conversation":"c1","at":"2024-04-02T10:00:00Z","type":"message","author":"customer"}"#, "\n",
 ///     r#"{"type":"watermark","at":"2024-04-02T11:00:00Z"}"#, "\n",
 ///     "not json\n",
 /// ))?;
-/// let batches = sla_metrics_datafusion::read_jsonl(&dir)?;
+/// let batches = sla_metrics_datafusion::read_jsonl(&path)?;
+/// std::fs::remove_file(&path)?;
 /// assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 3);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
