@@ -147,3 +147,71 @@ fn helpdesk_counts_match_the_published_ones() {
     assert!(report.conversations().total >= 4580);
     eprintln!("{report}");
 }
+
+/// The CSV records of `bytes` (header first): only a `\n` outside quotes ends one, as the
+/// adapters read them (a bare `\r` or a quoted newline stays inside its record).
+fn records(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let (mut start, mut quoted) = (0, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => {
+                out.push(&bytes[start..=i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if start < bytes.len() {
+        out.push(&bytes[start..]);
+    }
+    out
+}
+
+/// The report and the summaries (sorted by conversation and instance) of adapted events.
+fn outcome(adapted: &sla_metrics::Adapted) -> (String, Vec<String>) {
+    let mut engine = Engine::new(Config::default()).unwrap();
+    engine.collect_summaries(true);
+    for e in &adapted.events {
+        engine.ingest(e).unwrap();
+    }
+    let report = engine.finish().to_json_pretty();
+    let mut summaries: Vec<String> = engine.drain_summaries().map(|s| s.to_json()).collect();
+    summaries.sort();
+    (report, summaries)
+}
+
+/// The adapters read a data set, not a file order: the real files with their data rows in
+/// reverse give the same report and summaries, and the same unusable rows.
+#[test]
+fn adapters_do_not_depend_on_row_order() {
+    type Adapter = fn(&[u8]) -> sla_metrics::Adapted;
+    let adapters: [(&str, Adapter); 2] = [
+        ("twcs_head.csv", |b| twcs_events(b).unwrap()),
+        ("helpdesk.csv", |b| sla_metrics::helpdesk_events(b).unwrap()),
+    ];
+    for (name, adapt) in adapters {
+        let Some(path) = data_file(name) else {
+            eprintln!("SLA_DATA_DIR not set: real-data test not run");
+            return;
+        };
+        let bytes = std::fs::read(path).unwrap();
+        let rows = records(&bytes);
+        let mut reversed = rows[0].to_vec();
+        for row in rows[1..].iter().rev() {
+            reversed.extend_from_slice(row);
+            if !row.ends_with(b"\n") {
+                reversed.push(b'\n');
+            }
+        }
+        let (forward, backward) = (adapt(&bytes), adapt(&reversed));
+        assert_eq!(forward.conversations, backward.conversations, "{name}");
+        assert_eq!(forward.events.len(), backward.events.len(), "{name}");
+        assert_eq!(forward.unusable.len(), backward.unusable.len(), "{name}");
+        let (report, summaries) = outcome(&forward);
+        let (report_back, summaries_back) = outcome(&backward);
+        assert_eq!(report, report_back, "{name}");
+        assert_eq!(summaries, summaries_back, "{name}");
+    }
+}
