@@ -2,6 +2,7 @@
 //! methods named after what happens. Pure: it takes an event and the compiled rules and updates
 //! its own state; it never touches histograms, other conversations or the wall clock.
 
+use crate::clock::Clock;
 use crate::config::SlaMetric;
 use crate::event::{Author, EventKind, ExcludeReason, Priority, Status, Visibility};
 use crate::intern::{Names, SmallId, NONE};
@@ -1037,7 +1038,11 @@ impl Conversation {
     fn accrue(&mut self, t: Timestamp, rules: &Rules) {
         if let Some(b) = bucket(self.status) {
             let since = self.status_since();
-            self.add_status_time(0, b, t.secs_since(since).max(0));
+            debug_assert!(
+                matches!(rules.clocks[0], Clock::Calendar),
+                "clock 0 is the calendar"
+            );
+            self.add_status_time(0, b, Clock::Calendar.between(since, t));
             if rules.tracked > 1 {
                 self.accrue_other_clocks(since, t, b, rules);
             }
