@@ -599,12 +599,11 @@ pub(crate) enum Applied {
 }
 
 impl Conversation {
-    /// Reads a word from each part of this state and from both ends of its list, and returns
-    /// their (meaningless) sum: [`OpenTable::warm`](crate::table::OpenTable::warm) loads a
-    /// batch's states this way, so that their cache misses overlap.
+    /// Reads a word from each part of this state and returns their (meaningless) sum:
+    /// [`OpenTable::warm`](crate::table::OpenTable::warm) loads a batch's states this way, so
+    /// that their cache misses overlap.
     #[inline]
     pub(crate) fn warm(&self) -> u64 {
-        let list = self.trail.list();
         let first_deadline = self.sla.first().map_or(0, |i| i.deadline.raw());
         [
             self.last_at.raw() as u64,
@@ -613,11 +612,19 @@ impl Conversation {
             self.status_since.raw() as u64,
             u64::from(self.replies),
             first_deadline as u64,
-            u64::from(list.first().copied().unwrap_or(0)),
-            u64::from(list.last().copied().unwrap_or(0)),
+            u64::from(self.trail.used),
         ]
         .into_iter()
         .fold(0, u64::wrapping_add)
+    }
+
+    /// Reads both ends of this state's list, after [`warm`](Self::warm) has loaded where it
+    /// lies, and returns their (meaningless) sum.
+    #[inline]
+    pub(crate) fn warm_list(&self) -> u64 {
+        let list = self.trail.list();
+        let end = |b: Option<&u8>| u64::from(b.copied().unwrap_or(0));
+        end(list.first()) + end(list.last())
     }
 
     /// The instant of the instance's first event (R2).
