@@ -2,7 +2,7 @@
 //! customer-support head file must give the figures computed independently in the data's
 //! README. Fails loudly if the variable is set but the file is missing.
 
-use sla_metrics::{twcs_events, Config, Engine, EventKind, Summary};
+use sla_metrics::{twcs_events, Adapted, Config, Engine, EventKind, Report, Summary};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -15,6 +15,18 @@ fn data_file(name: &str) -> Option<PathBuf> {
         path.display()
     );
     Some(path)
+}
+
+/// The report and the summaries of `adapted`'s events through an engine with `config`,
+/// which accepts every one of them.
+fn run(config: Config, adapted: &Adapted) -> (Report, Vec<Summary>) {
+    let mut engine = Engine::new(config).unwrap();
+    engine.collect_summaries(true);
+    for e in &adapted.events {
+        engine.ingest(e).unwrap();
+    }
+    let report = engine.finish();
+    (report, engine.drain_summaries().collect())
 }
 
 /// The data README: 1,285 customer-started threads; 72.1 % answered within 1 h and 94.2 %
@@ -41,14 +53,8 @@ fn twcs_head_matches_the_published_figures() {
             brand.insert(e.conversation.to_string(), b.to_string());
         }
     }
-    let mut engine = Engine::new(Config::default()).unwrap();
-    engine.collect_summaries(true);
-    for e in &adapted.events {
-        engine.ingest(e).unwrap();
-    }
-    let report = engine.finish();
+    let (report, summaries) = run(Config::default(), &adapted);
     assert_eq!(report.rejected(), 0);
-    let summaries: Vec<Summary> = engine.drain_summaries().collect();
     let threads = sla_metrics::twcs_threads(&summaries);
     assert_eq!(threads.len(), 1285);
     let mut frt: Vec<i64> = threads
@@ -73,11 +79,7 @@ fn twcs_head_matches_the_published_figures() {
     // instances that brand's threads started, and the segments add up to the whole report.
     let config =
         Config::from_json(r#"{"segments": {"by": ["brand", "month"], "max_segments": 1000}}"#).unwrap();
-    let mut segmented = Engine::new(config).unwrap();
-    for e in &adapted.events {
-        segmented.ingest(e).unwrap();
-    }
-    let seg_report = segmented.finish();
+    let (seg_report, _) = run(config, &adapted);
     let by_brand = seg_report.breakdown(sla_metrics::Dimension::Brand).unwrap();
     for b in ["AmazonHelp", "ChipotleTweets", "AppleSupport"] {
         let want = summaries
@@ -138,11 +140,7 @@ fn helpdesk_counts_match_the_published_ones() {
         "{:?}",
         &adapted.unusable[..adapted.unusable.len().min(3)]
     );
-    let mut engine = Engine::new(Config::default()).unwrap();
-    for e in &adapted.events {
-        engine.ingest(e).unwrap();
-    }
-    let report = engine.finish();
+    let (report, _) = run(Config::default(), &adapted);
     assert_eq!(report.rejected(), 0);
     assert!(report.conversations().total >= 4580);
     eprintln!("{report}");
@@ -169,24 +167,20 @@ fn records(bytes: &[u8]) -> Vec<&[u8]> {
     out
 }
 
-/// The report and the summaries (sorted by conversation and instance) of adapted events.
-fn outcome(adapted: &sla_metrics::Adapted) -> (String, Vec<String>) {
-    let mut engine = Engine::new(Config::default()).unwrap();
-    engine.collect_summaries(true);
-    for e in &adapted.events {
-        engine.ingest(e).unwrap();
-    }
-    let report = engine.finish().to_json_pretty();
-    let mut summaries: Vec<String> = engine.drain_summaries().map(|s| s.to_json()).collect();
+/// The report and the summaries (sorted by conversation and instance) of adapted events, as
+/// JSON.
+fn outcome(adapted: &Adapted) -> (String, Vec<String>) {
+    let (report, summaries) = run(Config::default(), adapted);
+    let mut summaries: Vec<String> = summaries.iter().map(Summary::to_json).collect();
     summaries.sort();
-    (report, summaries)
+    (report.to_json_pretty(), summaries)
 }
 
 /// The adapters read a data set, not a file order: the real files with their data rows in
 /// reverse give the same report and summaries, and the same unusable rows.
 #[test]
 fn adapters_do_not_depend_on_row_order() {
-    type Adapter = fn(&[u8]) -> sla_metrics::Adapted;
+    type Adapter = fn(&[u8]) -> Adapted;
     let adapters: [(&str, Adapter); 2] = [
         ("twcs_head.csv", |b| twcs_events(b).unwrap()),
         ("helpdesk.csv", |b| sla_metrics::helpdesk_events(b).unwrap()),
