@@ -157,6 +157,13 @@ impl Positions {
         }
     }
 
+    /// The slot a probe for `tag` reads first (0 when there are no slots), for
+    /// [`OpenTable::warm`].
+    #[inline]
+    fn home_slot(&self, tag: u32) -> u64 {
+        self.slots.get(self.home(tag)).copied().unwrap_or(0)
+    }
+
     #[inline(always)]
     fn find(&self, tag: u32, hit: impl FnMut(u32) -> bool) -> Option<u32> {
         let i = self.probe(tag, hit).ok()?;
@@ -267,10 +274,6 @@ impl OpenTable {
     /// before, cost 7 instructions an event and made typed `ingest_many` at 300 k
     /// conversations about 5 % faster (30 of 36 alternating runs; README, Performance).
     pub(crate) fn warm(&self, hashes: impl Iterator<Item = u64>) {
-        let slots = &self.positions.slots;
-        if slots.is_empty() {
-            return;
-        }
         let mut batch = [0u64; WARM_BATCH];
         let mut n = 0;
         for (b, h) in batch.iter_mut().zip(hashes) {
@@ -280,7 +283,7 @@ impl OpenTable {
         let batch = &batch[..n];
         let homes = batch
             .iter()
-            .fold(0u64, |s, &h| s.wrapping_add(slots[self.positions.home(tag(h))]));
+            .fold(0u64, |s, &h| s.wrapping_add(self.positions.home_slot(tag(h))));
         std::hint::black_box(homes);
         let mut found: [Option<&Open>; WARM_BATCH] = [None; WARM_BATCH];
         for (slot, &h) in found.iter_mut().zip(batch) {
@@ -442,7 +445,7 @@ impl OpenTable {
 /// address is in the state), so that their cache misses overlap. `states` is walked twice, so
 /// it should be cheap: a few lookups in cached data.
 fn warm_states<'a>(states: impl Iterator<Item = &'a Open> + Clone) {
-    // The id too: an event compares it first.
+    // The id too: an event compares it first, and `finish` hands it out.
     let sum = states.clone().fold(0, |s: u64, o| {
         let id = o.key.as_bytes().first().copied().unwrap_or(0);
         s.wrapping_add(o.conv.warm()).wrapping_add(u64::from(id))
