@@ -123,6 +123,19 @@ fn log_x(secs: u64) -> f64 {
     LEFT + (RIGHT - LEFT) * (v - lo) / (hi - lo)
 }
 
+/// The note a panel shows instead of its data when there were no first responses.
+fn no_first_responses(svg: &mut String, y0: f64, y1: f64) {
+    text(
+        svg,
+        (LEFT + RIGHT) / 2.0,
+        (y0 + y1) / 2.0,
+        13,
+        "middle",
+        "#555",
+        "no first responses",
+    );
+}
+
 /// The distribution panel at `top`: one bar per bucket, evenly spaced, labelled by bounds.
 fn distribution(svg: &mut String, top: f64, buckets: &[Bucket]) {
     text(
@@ -150,15 +163,7 @@ fn distribution(svg: &mut String, top: f64, buckets: &[Bucket]) {
         );
     }
     if buckets.is_empty() {
-        text(
-            svg,
-            (LEFT + RIGHT) / 2.0,
-            (y0 + y1) / 2.0,
-            13,
-            "middle",
-            "#555",
-            "no first responses",
-        );
+        no_first_responses(svg, y0, y1);
         return;
     }
     let slot = (RIGHT - LEFT) / buckets.len() as f64;
@@ -248,15 +253,7 @@ fn curve(svg: &mut String, top: f64, points: &[(u64, f64)], exact: &[(u64, Optio
         text(svg, log_x(t) + 4.0, y0 - 2.0, 11, "start", "#000", label);
     }
     if points.is_empty() {
-        text(
-            svg,
-            (LEFT + RIGHT) / 2.0,
-            (y0 + y1) / 2.0,
-            13,
-            "middle",
-            "#555",
-            "no first responses",
-        );
+        no_first_responses(svg, y0, y1);
     } else {
         let pts: Vec<String> = points
             .iter()
