@@ -7,7 +7,7 @@
 use crate::{Author, Error, Event, EventKind, Result, Timestamp};
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 
 /// A row an adapter could not turn into events.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,112 +31,202 @@ pub struct Adapted {
     pub unusable: Vec<UnusableRow>,
 }
 
-/// Splits CSV text into records (RFC 4180): quoted fields may hold commas, doubled quotes and
-/// line breaks; only `\n` ends a record (a bare `\r` inside a field is data), and a `\r` just
-/// before `\n` is dropped. Returns `(line where the record starts, fields)`.
-pub(crate) fn csv_records(text: &str) -> Vec<(u64, Vec<String>)> {
-    let mut records = Vec::new();
-    let mut fields = Vec::new();
-    let mut field = String::new();
+/// Reads CSV records (RFC 4180) one at a time and hands each to `record` with the line it
+/// starts on: quoted fields may hold commas, doubled quotes and line breaks; only `\n` ends a
+/// record (a bare `\r` inside a field is data), and a `\r` just before `\n` is dropped. A quote
+/// opens quoting only at the start of a field; elsewhere it is data. Reads line by line and
+/// reuses its field buffers, so memory stays that of the longest record, whatever the size of
+/// the export.
+fn for_each_record(
+    mut input: impl BufRead,
+    mut record: impl FnMut(u64, &[String]) -> Result<()>,
+) -> Result<()> {
+    // The current record's fields are `fields[..=n]`; buffers beyond are kept for reuse.
+    let mut fields = vec![String::new()];
+    let mut n = 0;
     let mut quoted = false;
-    let mut line = 1u64;
-    let mut start = 1u64;
-    let mut chars = text.chars().peekable();
+    let (mut line, mut start) = (1u64, 1u64);
+    // Whether anything has been read since the last record ended.
     let mut any = false;
-    while let Some(c) = chars.next() {
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        if input.read_until(b'\n', &mut buf).map_err(Error::io)? == 0 {
+            break;
+        }
+        let text = std::str::from_utf8(&buf)
+            .map_err(|_| Error::invalid(format!("line {line}: the CSV is not UTF-8")))?;
+        let bytes = text.as_bytes();
         any = true;
-        match c {
-            '"' if quoted => {
-                if chars.peek() == Some(&'"') {
-                    chars.next();
-                    field.push('"');
-                } else {
-                    quoted = false;
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'"' if quoted => {
+                    if bytes.get(i + 1) == Some(&b'"') {
+                        fields[n].push('"');
+                        i += 1;
+                    } else {
+                        quoted = false;
+                    }
                 }
-            }
-            '"' if field.is_empty() => quoted = true,
-            '\n' if !quoted => {
-                if field.ends_with('\r') {
-                    field.pop();
-                }
-                fields.push(std::mem::take(&mut field));
-                records.push((start, std::mem::take(&mut fields)));
-                line += 1;
-                start = line;
-                any = false;
-            }
-            ',' if !quoted => fields.push(std::mem::take(&mut field)),
-            c => {
-                if c == '\n' {
+                b'"' if fields[n].is_empty() => quoted = true,
+                b'\n' if !quoted => {
+                    if fields[n].ends_with('\r') {
+                        fields[n].pop();
+                    }
+                    record(start, &fields[..=n])?;
+                    n = 0;
+                    fields[0].clear();
                     line += 1;
+                    start = line;
+                    any = false;
                 }
-                field.push(c);
+                b',' if !quoted => {
+                    n += 1;
+                    if n == fields.len() {
+                        fields.push(String::new());
+                    } else {
+                        fields[n].clear();
+                    }
+                }
+                _ => {
+                    // This byte is data (a line break only inside quotes), and so is what follows
+                    // up to the next byte that may mean something: ASCII, so a char boundary.
+                    if bytes[i] == b'\n' {
+                        line += 1;
+                    }
+                    let end = memchr::memchr3(b'"', b',', b'\n', &bytes[i + 1..])
+                        .map_or(bytes.len(), |k| i + 1 + k);
+                    fields[n].push_str(&text[i..end]);
+                    i = end;
+                    continue;
+                }
             }
+            i += 1;
         }
     }
     if any {
-        fields.push(field);
-        records.push((start, fields));
+        record(start, &fields[..=n])?;
     }
-    records
+    Ok(())
 }
 
-/// A CSV export: its rows after the header, the header's width, and where the wanted columns are.
-struct Table {
-    records: Vec<(u64, Vec<String>)>,
+/// One record of a CSV export, read through the columns an adapter wants.
+struct Row<'a> {
+    line: u64,
+    fields: &'a [String],
+    /// The header's width.
     width: usize,
-    columns: Vec<usize>,
+    /// Where the wanted columns are, in the order they were asked for.
+    columns: &'a [usize],
 }
 
-impl Table {
-    /// Reads a whole CSV export; `None` when it is empty.
-    fn read(mut input: impl Read, what: &str, wanted: &[&str]) -> Result<Option<Table>> {
-        let mut text = String::new();
-        input.read_to_string(&mut text).map_err(Error::io)?;
-        let mut records = csv_records(&text);
-        if records.is_empty() {
-            return Ok(None);
-        }
-        let (_, header) = records.remove(0);
-        let columns = wanted
-            .iter()
-            .map(|name| {
-                header
-                    .iter()
-                    .position(|h| h == name)
-                    .ok_or_else(|| Error::invalid(format!("{what}: the header has no `{name}` column")))
-            })
-            .collect::<Result<_>>()?;
-        Ok(Some(Table {
-            records,
-            width: header.len(),
-            columns,
-        }))
+impl Row<'_> {
+    /// The `k`-th wanted column's field.
+    fn get(&self, k: usize) -> &str {
+        self.fields.get(self.columns[k]).map_or("", String::as_str)
     }
+
+    /// The row as unusable for `reason`.
+    fn unusable(&self, reason: String) -> UnusableRow {
+        UnusableRow {
+            line: self.line,
+            reason,
+        }
+    }
+
+    /// Why the row cannot be used, if it has fewer fields than the header.
+    fn short(&self) -> Option<UnusableRow> {
+        (self.fields.len() < self.width).then(|| {
+            self.unusable(format!(
+                "{} fields, the header has {}",
+                self.fields.len(),
+                self.width
+            ))
+        })
+    }
+}
+
+/// Reads a CSV export record by record: finds the `wanted` columns in its header (the first
+/// record), then hands every later record to `row`. `Ok(false)` when the export is empty.
+fn read_table(input: impl Read, what: &str, wanted: &[&str], mut row: impl FnMut(Row<'_>)) -> Result<bool> {
+    let mut header: Option<(usize, Vec<usize>)> = None;
+    for_each_record(BufReader::new(input), |line, fields| {
+        match &header {
+            Some((width, columns)) => row(Row {
+                line,
+                fields,
+                width: *width,
+                columns,
+            }),
+            None => {
+                let columns = wanted
+                    .iter()
+                    .map(|name| {
+                        fields.iter().position(|h| h == name).ok_or_else(|| {
+                            Error::invalid(format!("{what}: the header has no `{name}` column"))
+                        })
+                    })
+                    .collect::<Result<_>>()?;
+                header = Some((fields.len(), columns));
+            }
+        }
+        Ok(())
+    })?;
+    Ok(header.is_some())
 }
 
 /// Parses `Tue Oct 31 22:10:47 +0000 2017` (the twcs `created_at`).
 fn twitter_time(s: &str) -> Option<Timestamp> {
-    let p: Vec<&str> = s.split_whitespace().collect();
-    let [_, month, day, time, offset, year] = p.as_slice() else {
-        return None;
+    let b = s.as_bytes();
+    // The usual form, single spaces between tokens of fixed width, is cut where it stands.
+    let usual = b.len() == 30
+        && b.iter().enumerate().all(|(i, &c)| {
+            if matches!(i, 3 | 7 | 10 | 19 | 25) {
+                c == b' '
+            } else {
+                c.is_ascii_graphic()
+            }
+        });
+    let [_, month, day, time, offset, year] = if usual {
+        [0..3, 4..7, 8..10, 11..19, 20..25, 26..30].map(|r| s.get(r).unwrap_or(""))
+    } else {
+        let mut parts = s.split_whitespace();
+        let [Some(w), Some(m), Some(d), Some(t), Some(o), Some(y)] = [(); 6].map(|()| parts.next()) else {
+            return None;
+        };
+        if parts.next().is_some() {
+            return None;
+        }
+        [w, m, d, t, o, y]
     };
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let m = MONTHS.iter().position(|x| x == month)? + 1;
+    let m = MONTHS.iter().position(|x| *x == month)? + 1;
     let d: u32 = day.parse().ok()?;
-    let sign = match offset.as_bytes().first()? {
-        b'+' => "+",
-        b'-' => "-",
-        _ => return None,
-    };
-    let off = offset.get(1..)?;
-    if off.len() != 4 {
+    let [sign @ (b'+' | b'-'), h0, h1, m0, m1] = *offset.as_bytes() else {
         return None;
+    };
+    // As RFC 3339 (`YYYY-MM-DDTHH:MM:SS±HH:MM`), which `Timestamp` reads.
+    let (year, time) = (year.as_bytes(), time.as_bytes());
+    if let (Ok(year), Ok(time), true) = (<[u8; 4]>::try_from(year), <[u8; 8]>::try_from(time), d < 100) {
+        // The twcs form, put together on the stack (m < 13, d < 100: two digits each).
+        let digit = |v: usize| b'0' + (v % 10) as u8;
+        let d = d as usize;
+        let mut b = [0; 25];
+        b[..4].copy_from_slice(&year);
+        b[4..11].copy_from_slice(&[b'-', digit(m / 10), digit(m), b'-', digit(d / 10), digit(d), b'T']);
+        b[11..19].copy_from_slice(&time);
+        b[19..].copy_from_slice(&[sign, h0, h1, b':', m0, m1]);
+        return Timestamp::parse_bytes(&b).ok();
     }
-    let text = format!("{year}-{m:02}-{d:02}T{time}{sign}{}:{}", &off[..2], &off[2..]);
-    Timestamp::parse(&text).ok()
+    // Any other lengths (which the reader then judges), the same way on the heap.
+    let mut b = year.to_vec();
+    std::io::Write::write_fmt(&mut b, format_args!("-{m:02}-{d:02}T")).ok()?;
+    b.extend_from_slice(time);
+    b.extend_from_slice(&[sign, h0, h1, b':', m0, m1]);
+    Timestamp::parse_bytes(&b).ok()
 }
 
 /// Reads the Twitter customer-support CSV (`twcs.csv` columns: index, `tweet_id`,
@@ -168,98 +258,94 @@ fn twitter_time(s: &str) -> Option<Timestamp> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn twcs_events(input: impl Read) -> Result<Adapted> {
-    let Some(table) = Table::read(
-        input,
-        "twcs",
-        &[
-            "tweet_id",
-            "author_id",
-            "inbound",
-            "created_at",
-            "in_response_to_tweet_id",
-        ],
-    )?
-    else {
-        return Ok(Adapted::default());
-    };
-    let [c_id, c_author, c_inbound, c_at, c_parent] = table.columns[..] else {
-        unreachable!()
-    };
-    let (records, width) = (&table.records, table.width);
     struct Tweet {
         line: u64,
         id: u64,
+        /// The brand's `author_id` for a brand tweet; empty for a customer's (never read).
         author: String,
         customer: bool,
         at: Timestamp,
         parent: Option<u64>,
     }
-    let mut adapted = Adapted::default();
-    let mut tweets: Vec<Tweet> = Vec::new();
-    for (line, r) in records {
-        let get = |i: usize| r.get(i).map(String::as_str).unwrap_or("");
-        let bad = |reason: String| UnusableRow { line: *line, reason };
-        if r.len() < width {
-            adapted
-                .unusable
-                .push(bad(format!("{} fields, the header has {width}", r.len())));
-            continue;
-        }
-        let Ok(id) = get(c_id).parse::<u64>() else {
-            adapted
-                .unusable
-                .push(bad(format!("tweet_id `{}` is not a number", get(c_id))));
-            continue;
+    /// A row as a tweet, or why it is not one.
+    fn tweet(r: &Row<'_>) -> std::result::Result<Tweet, String> {
+        let [id, author, inbound, at, parent] = [0, 1, 2, 3, 4].map(|k| r.get(k));
+        let Ok(id) = id.parse::<u64>() else {
+            return Err(format!("tweet_id `{id}` is not a number"));
         };
-        let customer = match get(c_inbound) {
+        let customer = match inbound {
             "True" => true,
             "False" => false,
-            other => {
-                adapted
-                    .unusable
-                    .push(bad(format!("inbound `{other}` is neither True nor False")));
-                continue;
-            }
+            other => return Err(format!("inbound `{other}` is neither True nor False")),
         };
-        let Some(at) = twitter_time(get(c_at)) else {
-            adapted
-                .unusable
-                .push(bad(format!("created_at `{}` is not a tweet time", get(c_at))));
-            continue;
+        let Some(at) = twitter_time(at) else {
+            return Err(format!("created_at `{at}` is not a tweet time"));
         };
-        let parent = match get(c_parent) {
+        let parent = match parent {
             "" => None,
-            p => match p.parse::<f64>() {
-                Ok(v) if v >= 0.0 && v.fract() == 0.0 => Some(v as u64),
-                _ => {
-                    adapted
-                        .unusable
-                        .push(bad(format!("in_response_to_tweet_id `{p}` is not a tweet id")));
-                    continue;
-                }
-            },
+            // Written as a float (`3.0`): its digits are read exactly when they are only that.
+            p => Some(
+                p.strip_suffix(".0")
+                    .filter(|d| d.bytes().all(|c| c.is_ascii_digit()))
+                    .and_then(|d| d.parse::<u64>().ok())
+                    .or_else(|| {
+                        p.parse::<f64>()
+                            .ok()
+                            .filter(|v| *v >= 0.0 && v.fract() == 0.0)
+                            .map(|v| v as u64)
+                    })
+                    .ok_or_else(|| format!("in_response_to_tweet_id `{p}` is not a tweet id"))?,
+            ),
         };
-        tweets.push(Tweet {
-            line: *line,
+        Ok(Tweet {
+            line: r.line,
             id,
-            author: get(c_author).to_owned(),
+            author: if customer {
+                String::new()
+            } else {
+                author.to_owned()
+            },
             customer,
             at,
             parent,
-        });
+        })
     }
-    // Each tweet's thread: follow parents up to a tweet that replies to nothing.
+    let mut adapted = Adapted::default();
+    let mut tweets: Vec<Tweet> = Vec::new();
+    let wanted = [
+        "tweet_id",
+        "author_id",
+        "inbound",
+        "created_at",
+        "in_response_to_tweet_id",
+    ];
+    let read = read_table(input, "twcs", &wanted, |r| {
+        match r
+            .short()
+            .map_or_else(|| tweet(&r).map_err(|reason| r.unusable(reason)), Err)
+        {
+            Ok(t) => tweets.push(t),
+            Err(u) => adapted.unusable.push(u),
+        }
+    })?;
+    if !read {
+        return Ok(Adapted::default());
+    }
+    // Each tweet's thread, by the position of the tweet that starts it: follow parents up to a
+    // tweet that replies to nothing.
     let index: HashMap<u64, usize> = tweets.iter().enumerate().map(|(i, t)| (t.id, i)).collect();
     let mut root: Vec<Option<Result<usize, String>>> = vec![None; tweets.len()];
+    let mut path = Vec::new();
     for i in 0..tweets.len() {
-        let mut path = vec![i];
+        path.clear();
+        path.push(i);
         let found = loop {
-            let t = &tweets[*path.last().unwrap_or(&i)];
-            if let Some(known) = &root[*path.last().unwrap_or(&i)] {
+            let last = *path.last().unwrap_or(&i);
+            if let Some(known) = &root[last] {
                 break known.clone();
             }
-            match t.parent {
-                None => break Ok(*path.last().unwrap_or(&i)),
+            match tweets[last].parent {
+                None => break Ok(last),
                 Some(p) => match index.get(&p) {
                     Some(&j) if !path.contains(&j) && path.len() < 10_000 => path.push(j),
                     Some(_) => break Err("reply chain loops".to_owned()),
@@ -267,67 +353,73 @@ pub fn twcs_events(input: impl Read) -> Result<Adapted> {
                 },
             }
         };
-        for k in path {
+        for &k in &path {
             root[k] = Some(found.clone());
         }
     }
-    let mut threads: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (i, r) in root.iter().enumerate() {
+    drop(index);
+    // (thread start, time, tweet id, position) for every tweet in a thread: sorted, the threads
+    // in file order of their first tweets, each in time order (tweet id at equal times).
+    let mut members: Vec<(usize, Timestamp, u64, usize)> = Vec::with_capacity(tweets.len());
+    for (i, r) in root.into_iter().enumerate() {
         match r {
-            Some(Ok(start)) => threads.entry(*start).or_default().push(i),
+            Some(Ok(start)) => members.push((start, tweets[i].at, tweets[i].id, i)),
             Some(Err(reason)) => adapted.unusable.push(UnusableRow {
                 line: tweets[i].line,
-                reason: reason.clone(),
+                reason,
             }),
             None => {}
         }
     }
-    adapted.conversations = threads.len();
-    let mut starts: Vec<usize> = threads.keys().copied().collect();
-    starts.sort_unstable();
-    for start in starts {
-        let mut members = threads.remove(&start).unwrap_or_default();
-        members.sort_by_key(|&i| (tweets[i].at, tweets[i].id));
-        let conversation: Cow<'static, str> = Cow::Owned(format!("t{}", tweets[start].id));
-        let brand = members
+    members.sort_unstable();
+    // Per thread, in that order: its conversation id and its brand (the first to tweet in it).
+    let mut threads: Vec<(Cow<'static, str>, Option<Cow<'static, str>>)> = Vec::new();
+    // (time, thread, place in the thread, tweet) of every event: a thread's first tweet, then
+    // the thread's attributes, then its other tweets. Sorted, the events are in time order and,
+    // at equal times, in thread order and in their order within the thread.
+    let mut order: Vec<(Timestamp, usize, usize, usize)> = Vec::with_capacity(members.len() * 5 / 4);
+    for thread in members.chunk_by(|a, b| a.0 == b.0) {
+        let Some(&(start, ..)) = thread.first() else {
+            continue;
+        };
+        let brand = thread
             .iter()
-            .map(|&i| &tweets[i])
+            .map(|m| &tweets[m.3])
             .find(|t| !t.customer)
-            .map(|t| t.author.clone());
-        for (n, &i) in members.iter().enumerate() {
-            let t = &tweets[i];
-            let mut e = Event::message(
-                conversation.clone(),
-                t.at,
-                if t.customer {
-                    Author::Customer
-                } else {
-                    Author::Agent
-                },
-            )
-            .with_id(format!("tw{}", t.id));
-            if !t.customer {
-                e = e.with_agent(t.author.clone());
-            }
-            adapted.events.push(e);
+            .map(|t| Cow::Owned(t.author.clone()));
+        let rank = threads.len();
+        threads.push((Cow::Owned(format!("t{}", tweets[start].id)), brand));
+        for (n, &(_, at, _, i)) in thread.iter().enumerate() {
+            order.push((at, rank, if n == 0 { 0 } else { n + 1 }, i));
             if n == 0 {
-                adapted.events.push(
-                    Event::new(
-                        conversation.clone(),
-                        t.at,
-                        EventKind::Attributes {
-                            channel: Some("twitter".into()),
-                            brand: brand.clone().map(Cow::Owned),
-                            tags: None,
-                        },
-                    )
-                    .with_id(format!("tw{}-attributes", t.id)),
-                );
+                order.push((at, rank, 1, i));
             }
         }
     }
-    // Stable: events of one conversation keep their order.
-    adapted.events.sort_by_key(|e| e.at);
+    drop(members);
+    order.sort_unstable();
+    adapted.conversations = threads.len();
+    adapted.events = order
+        .into_iter()
+        .map(|(at, rank, place, i)| {
+            let (conversation, brand) = &threads[rank];
+            let t = &tweets[i];
+            if place == 1 {
+                let kind = EventKind::Attributes {
+                    channel: Some("twitter".into()),
+                    brand: brand.clone(),
+                    tags: None,
+                };
+                Event::new(conversation.clone(), at, kind).with_id(format!("tw{}-attributes", t.id))
+            } else if t.customer {
+                Event::message(conversation.clone(), at, Author::Customer).with_id(format!("tw{}", t.id))
+            } else {
+                Event::message(conversation.clone(), at, Author::Agent)
+                    .with_id(format!("tw{}", t.id))
+                    .with_agent(t.author.clone())
+            }
+        })
+        .collect();
     adapted.unusable.sort_by_key(|u| u.line);
     Ok(adapted)
 }
@@ -395,50 +487,33 @@ pub fn twcs_threads(summaries: &[crate::Summary]) -> Vec<&crate::Summary> {
 /// ```
 pub fn helpdesk_events(input: impl Read) -> Result<Adapted> {
     use crate::{Status, Visibility};
-    let Some(table) = Table::read(
-        input,
-        "helpdesk",
-        &["Case ID", "Activity", "Resource", "Complete Timestamp"],
-    )?
-    else {
-        return Ok(Adapted::default());
-    };
-    let [c_case, c_activity, c_resource, c_time] = table.columns[..] else {
-        unreachable!()
-    };
     let rome: chrono_tz::Tz = chrono_tz::Europe::Rome;
     let mut adapted = Adapted::default();
     let mut rows: Vec<(Timestamp, usize, String, String, String)> = Vec::new();
-    for (n, (line, r)) in table.records.iter().enumerate() {
-        let get = |i: usize| r.get(i).map(String::as_str).unwrap_or("");
-        if r.len() < table.width {
-            adapted.unusable.push(UnusableRow {
-                line: *line,
-                reason: format!("{} fields, the header has {}", r.len(), table.width),
-            });
-            continue;
-        }
-        let Some(at) = rome_time(&rome, get(c_time)) else {
-            adapted.unusable.push(UnusableRow {
-                line: *line,
-                reason: format!("`{}` is not a time (YYYY/M/D hh:mm:ss)", get(c_time)),
-            });
-            continue;
+    let wanted = ["Case ID", "Activity", "Resource", "Complete Timestamp"];
+    let mut n = 0; // the row's position among the data rows, for event ids
+    let read = read_table(input, "helpdesk", &wanted, |r| {
+        n += 1;
+        let [case, activity, resource, time] = [0, 1, 2, 3].map(|k| r.get(k));
+        let usable = match (r.short(), rome_time(&rome, time)) {
+            (Some(short), _) => Err(short),
+            (None, None) => Err(r.unusable(format!("`{time}` is not a time (YYYY/M/D hh:mm:ss)"))),
+            (None, Some(_)) if case.is_empty() => Err(r.unusable("empty Case ID".into())),
+            (None, Some(at)) => Ok((
+                at,
+                n - 1,
+                case.to_owned(),
+                activity.to_owned(),
+                resource.to_owned(),
+            )),
         };
-        if get(c_case).is_empty() {
-            adapted.unusable.push(UnusableRow {
-                line: *line,
-                reason: "empty Case ID".into(),
-            });
-            continue;
+        match usable {
+            Ok(row) => rows.push(row),
+            Err(u) => adapted.unusable.push(u),
         }
-        rows.push((
-            at,
-            n,
-            get(c_case).to_owned(),
-            get(c_activity).to_owned(),
-            get(c_resource).to_owned(),
-        ));
+    })?;
+    if !read {
+        return Ok(Adapted::default());
     }
     // Per case in time order (file order at equal times), then all cases merged by time.
     rows.sort_by(|a, b| (&a.2, a.0, a.1).cmp(&(&b.2, b.0, b.1)));
@@ -503,11 +578,28 @@ fn rome_time(tz: &chrono_tz::Tz, s: &str) -> Option<Timestamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Every record of `text`, read in small pieces (as a slow reader hands them over).
+    fn records(text: &str) -> Vec<(u64, Vec<String>)> {
+        records_in_pieces(text, 3)
+    }
+
+    fn records_in_pieces(text: &str, piece: usize) -> Vec<(u64, Vec<String>)> {
+        let mut out = Vec::new();
+        let input = std::io::BufReader::with_capacity(piece, text.as_bytes());
+        for_each_record(input, |line, fields| {
+            out.push((line, fields.to_vec()));
+            Ok(())
+        })
+        .expect("valid UTF-8");
+        out
+    }
 
     #[test]
     fn csv_quotes_newlines_and_bare_carriage_returns() {
         let text = "a,b,c\r\n1,\"x, \"\"y\"\"\nz\",3\n4,bare\rcr,6\n7,,";
-        let r = csv_records(text);
+        let r = records(text);
         assert_eq!(r.len(), 4);
         assert_eq!(r[0], (1, vec!["a".into(), "b".into(), "c".into()]));
         assert_eq!(r[1], (2, vec!["1".into(), "x, \"y\"\nz".into(), "3".into()]));
@@ -547,5 +639,115 @@ mod tests {
         );
         assert_eq!(twitter_time("Tue Foo 31 22:10:47 +0000 2017"), None);
         assert_eq!(twitter_time("yesterday"), None);
+    }
+
+    /// The reader as it first was, a char at a time over the whole text: the reference the
+    /// streaming reader must agree with.
+    fn reference_records(text: &str) -> Vec<(u64, Vec<String>)> {
+        let mut records = Vec::new();
+        let mut fields = Vec::new();
+        let mut field = String::new();
+        let mut quoted = false;
+        let (mut line, mut start) = (1u64, 1u64);
+        let mut chars = text.chars().peekable();
+        let mut any = false;
+        while let Some(c) = chars.next() {
+            any = true;
+            match c {
+                '"' if quoted => {
+                    if chars.peek() == Some(&'"') {
+                        chars.next();
+                        field.push('"');
+                    } else {
+                        quoted = false;
+                    }
+                }
+                '"' if field.is_empty() => quoted = true,
+                '\n' if !quoted => {
+                    if field.ends_with('\r') {
+                        field.pop();
+                    }
+                    fields.push(std::mem::take(&mut field));
+                    records.push((start, std::mem::take(&mut fields)));
+                    line += 1;
+                    start = line;
+                    any = false;
+                }
+                ',' if !quoted => fields.push(std::mem::take(&mut field)),
+                c => {
+                    if c == '\n' {
+                        line += 1;
+                    }
+                    field.push(c);
+                }
+            }
+        }
+        if any {
+            fields.push(field);
+            records.push((start, fields));
+        }
+        records
+    }
+
+    /// `twitter_time` as it first was: split, put together with `format!`, read.
+    fn reference_twitter_time(s: &str) -> Option<Timestamp> {
+        let p: Vec<&str> = s.split_whitespace().collect();
+        let [_, month, day, time, offset, year] = p.as_slice() else {
+            return None;
+        };
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let m = MONTHS.iter().position(|x| x == month)? + 1;
+        let d: u32 = day.parse().ok()?;
+        let sign = match offset.as_bytes().first()? {
+            b'+' => '+',
+            b'-' => '-',
+            _ => return None,
+        };
+        let off = offset.as_bytes().get(1..)?;
+        if off.len() != 4 {
+            return None;
+        }
+        let mut text = format!("{year}-{m:02}-{d:02}T{time}{sign}").into_bytes();
+        text.extend_from_slice(&off[..2]);
+        text.push(b':');
+        text.extend_from_slice(&off[2..]);
+        Timestamp::parse_bytes(&text).ok()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+        /// The streaming reader splits any text as the whole-text reader does, whatever pieces
+        /// the input comes in: quotes, doubled quotes, commas, bare and paired carriage
+        /// returns, line breaks inside and outside quotes, multi-byte characters.
+        #[test]
+        fn csv_reader_agrees_with_the_reference(
+            parts in proptest::collection::vec(prop_oneof![
+                Just("\""), Just("\"\""), Just(","), Just("\n"), Just("\r"), Just("\r\n"),
+                Just("a"), Just("bc"), Just("é"), Just("日本"), Just(" "),
+            ], 0..40),
+            piece in 1usize..16,
+        ) {
+            let text: String = parts.concat();
+            prop_assert_eq!(records_in_pieces(&text, piece), reference_records(&text));
+        }
+
+        /// `twitter_time` reads every text as the reference does: the usual form, other
+        /// spacing and widths (the general path), bad months, days, offsets and characters.
+        #[test]
+        fn r1_tweet_times_agree_with_the_reference(
+            wday in prop_oneof![Just("Tue"), Just("T e"), Just("Tü"), Just("")],
+            month in prop_oneof![Just("Oct"), Just("Feb"), Just("oct"), Just("Oc")],
+            day in prop_oneof![Just("31"), Just("1"), Just("01"), Just("+5"), Just("100"), Just("x")],
+            time in prop_oneof![Just("22:10:47"), Just("22:10:47.5"), Just("2:10:47"), Just("24:00:00"), Just("22:10:60")],
+            offset in prop_oneof![Just("+0000"), Just("-0130"), Just("+2400"), Just("0000"), Just("+1é"), Just("+00000")],
+            year in prop_oneof![Just("2017"), Just("17"), Just("20170"), Just("0000")],
+            sep in prop_oneof![Just(" "), Just("  "), Just("\t"), Just("\u{a0}"), Just("\u{b}")],
+        ) {
+            let s = [wday, month, day, time, offset, year].join(sep);
+            prop_assert_eq!(twitter_time(&s), reference_twitter_time(&s), "{:?}", s);
+        }
     }
 }
