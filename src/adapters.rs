@@ -113,10 +113,11 @@ fn for_each_record(
 
 /// One record of a CSV export, read through the columns an adapter wants.
 struct Row<'a> {
+    /// The line it starts on.
     line: u64,
+    /// Its position among the records after the header.
+    index: usize,
     fields: &'a [String],
-    /// The header's width.
-    width: usize,
     /// Where the wanted columns are, in the order they were asked for.
     columns: &'a [usize],
 }
@@ -126,50 +127,50 @@ impl Row<'_> {
     fn get(&self, k: usize) -> &str {
         self.fields.get(self.columns[k]).map_or("", String::as_str)
     }
-
-    /// The row as unusable for `reason`.
-    fn unusable(&self, reason: String) -> UnusableRow {
-        UnusableRow {
-            line: self.line,
-            reason,
-        }
-    }
-
-    /// Why the row cannot be used, if it has fewer fields than the header.
-    fn short(&self) -> Option<UnusableRow> {
-        (self.fields.len() < self.width).then(|| {
-            self.unusable(format!(
-                "{} fields, the header has {}",
-                self.fields.len(),
-                self.width
-            ))
-        })
-    }
 }
 
 /// Reads a CSV export record by record: finds the `wanted` columns in its header (the first
-/// record), then hands every later record to `row`. `Ok(false)` when the export is empty.
-fn read_table(input: impl Read, what: &str, wanted: &[&str], mut row: impl FnMut(Row<'_>)) -> Result<bool> {
+/// record), then hands every later record with as many fields as the header to `row`, which
+/// makes it what the adapter keeps, into `kept`, or says why it cannot; such records and
+/// shorter ones go to `unusable` with their line. `Ok(false)` when the export is empty.
+fn read_table<T>(
+    input: impl Read,
+    what: &str,
+    wanted: &[&str],
+    kept: &mut Vec<T>,
+    unusable: &mut Vec<UnusableRow>,
+    mut row: impl FnMut(&Row<'_>) -> std::result::Result<T, String>,
+) -> Result<bool> {
     let mut header: Option<(usize, Vec<usize>)> = None;
+    let mut index = 0;
     for_each_record(BufReader::new(input), |line, fields| {
-        match &header {
-            Some((width, columns)) => row(Row {
+        let Some((width, columns)) = &header else {
+            let columns = wanted
+                .iter()
+                .map(|name| {
+                    fields
+                        .iter()
+                        .position(|h| h == name)
+                        .ok_or_else(|| Error::invalid(format!("{what}: the header has no `{name}` column")))
+                })
+                .collect::<Result<_>>()?;
+            header = Some((fields.len(), columns));
+            return Ok(());
+        };
+        let made = if fields.len() < *width {
+            Err(format!("{} fields, the header has {width}", fields.len()))
+        } else {
+            row(&Row {
                 line,
+                index,
                 fields,
-                width: *width,
                 columns,
-            }),
-            None => {
-                let columns = wanted
-                    .iter()
-                    .map(|name| {
-                        fields.iter().position(|h| h == name).ok_or_else(|| {
-                            Error::invalid(format!("{what}: the header has no `{name}` column"))
-                        })
-                    })
-                    .collect::<Result<_>>()?;
-                header = Some((fields.len(), columns));
-            }
+            })
+        };
+        index += 1;
+        match made {
+            Ok(t) => kept.push(t),
+            Err(reason) => unusable.push(UnusableRow { line, reason }),
         }
         Ok(())
     })?;
@@ -319,16 +320,7 @@ pub fn twcs_events(input: impl Read) -> Result<Adapted> {
         "created_at",
         "in_response_to_tweet_id",
     ];
-    let read = read_table(input, "twcs", &wanted, |r| {
-        match r
-            .short()
-            .map_or_else(|| tweet(&r).map_err(|reason| r.unusable(reason)), Err)
-        {
-            Ok(t) => tweets.push(t),
-            Err(u) => adapted.unusable.push(u),
-        }
-    })?;
-    if !read {
+    if !read_table(input, "twcs", &wanted, &mut tweets, &mut adapted.unusable, tweet)? {
         return Ok(Adapted::default());
     }
     // Each tweet's thread, by the position of the tweet that starts it: follow parents up to a
@@ -489,29 +481,32 @@ pub fn helpdesk_events(input: impl Read) -> Result<Adapted> {
     use crate::{Status, Visibility};
     let rome: chrono_tz::Tz = chrono_tz::Europe::Rome;
     let mut adapted = Adapted::default();
+    // (time, position, case, activity, resource) of every usable row.
     let mut rows: Vec<(Timestamp, usize, String, String, String)> = Vec::new();
     let wanted = ["Case ID", "Activity", "Resource", "Complete Timestamp"];
-    let mut n = 0; // the row's position among the data rows, for event ids
-    let read = read_table(input, "helpdesk", &wanted, |r| {
-        n += 1;
-        let [case, activity, resource, time] = [0, 1, 2, 3].map(|k| r.get(k));
-        let usable = match (r.short(), rome_time(&rome, time)) {
-            (Some(short), _) => Err(short),
-            (None, None) => Err(r.unusable(format!("`{time}` is not a time (YYYY/M/D hh:mm:ss)"))),
-            (None, Some(_)) if case.is_empty() => Err(r.unusable("empty Case ID".into())),
-            (None, Some(at)) => Ok((
+    let read = read_table(
+        input,
+        "helpdesk",
+        &wanted,
+        &mut rows,
+        &mut adapted.unusable,
+        |r| {
+            let [case, activity, resource, time] = [0, 1, 2, 3].map(|k| r.get(k));
+            let Some(at) = rome_time(&rome, time) else {
+                return Err(format!("`{time}` is not a time (YYYY/M/D hh:mm:ss)"));
+            };
+            if case.is_empty() {
+                return Err("empty Case ID".into());
+            }
+            Ok((
                 at,
-                n - 1,
+                r.index,
                 case.to_owned(),
                 activity.to_owned(),
                 resource.to_owned(),
-            )),
-        };
-        match usable {
-            Ok(row) => rows.push(row),
-            Err(u) => adapted.unusable.push(u),
-        }
-    })?;
+            ))
+        },
+    )?;
     if !read {
         return Ok(Adapted::default());
     }
