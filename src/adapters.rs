@@ -34,7 +34,8 @@ pub struct Adapted {
 /// Reads CSV records (RFC 4180) one at a time and hands each to `record` with the line it
 /// starts on: quoted fields may hold commas, doubled quotes and line breaks; only `\n` ends a
 /// record (a bare `\r` inside a field is data), and a `\r` just before `\n` is dropped. A quote
-/// opens quoting only at the start of a field; elsewhere it is data. Reads line by line and
+/// opens quoting only at the start of a field; elsewhere it is data. A byte-order mark at the
+/// start is skipped. Reads line by line and
 /// reuses its field buffers, so memory stays that of the longest record, whatever the size of
 /// the export.
 fn for_each_record(
@@ -56,6 +57,12 @@ fn for_each_record(
         }
         let text = std::str::from_utf8(&buf)
             .map_err(|_| Error::invalid(format!("line {line}: the CSV is not UTF-8")))?;
+        // A byte-order mark, as spreadsheet programs write, is not part of the first field.
+        let text = if line == 1 {
+            text.strip_prefix('\u{feff}').unwrap_or(text)
+        } else {
+            text
+        };
         let bytes = text.as_bytes();
         any = true;
         let mut i = 0;
@@ -594,6 +601,18 @@ mod tests {
         })
         .expect("valid UTF-8");
         out
+    }
+
+    /// A byte-order mark before the header (spreadsheet exports) is skipped, there only.
+    #[test]
+    fn csv_skips_a_byte_order_mark() {
+        let r = records("\u{feff}Case ID,b\n\u{feff}x,y\n");
+        assert_eq!(r[0], (1, vec!["Case ID".into(), "b".into()]));
+        assert_eq!(r[1], (2, vec!["\u{feff}x".into(), "y".into()]));
+        let csv = "\u{feff}Case ID,Activity,Resource,Complete Timestamp\n\
+                   Case 1,Assign seriousness,Value 1,2012/10/9 14:50:17\n";
+        let adapted = helpdesk_events(csv.as_bytes()).expect("the header is found");
+        assert_eq!((adapted.conversations, adapted.events.len()), (1, 2));
     }
 
     #[test]
