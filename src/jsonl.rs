@@ -267,6 +267,32 @@ impl<'a> Lines<'a> {
     }
 }
 
+/// The UTF-8 byte-order mark.
+const BOM: [u8; 3] = [0xef, 0xbb, 0xbf];
+
+/// `input` without a byte-order mark at its start: JSON texts must not carry one, yet tools
+/// on some platforms write it, and RFC 8259 (§8.1) lets a parser ignore it. Anywhere else
+/// it is part of its line, which is then malformed (R42). Reads the first three bytes now.
+///
+/// # Errors
+/// A failure to read them, as on line 1.
+pub(crate) fn without_bom<R: Read>(mut input: R) -> Result<impl Read> {
+    let mut head = [0u8; 3];
+    let mut n = 0;
+    while n < head.len() {
+        match input.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(e).with_line(1)),
+        }
+    }
+    let skip = if head == BOM { head.len() } else { 0 };
+    let mut head = std::io::Cursor::new(head);
+    head.set_position(skip as u64);
+    Ok(head.take((n - skip) as u64).chain(input))
+}
+
 /// Splits a byte stream into lines (only `\n` ends a line) with a large reusable buffer, and
 /// hands them to `f` in batches of up to [`BATCH`], each line with its 1-based number.
 pub(crate) fn for_each_batch<R: Read>(mut input: R, mut f: impl FnMut(&[(u64, Line<'_>)])) -> Result<u64> {
@@ -398,7 +424,8 @@ impl Engine {
 
     /// Reads JSON Lines from `input` to the end, applying every line; each rejected line goes
     /// to `on_reject` (with its line number) and the reading continues (R42). Call
-    /// [`Engine::finish`] afterwards for the report.
+    /// [`Engine::finish`] afterwards for the report. A UTF-8 byte-order mark at the start of
+    /// the input is skipped (RFC 8259 allows it); anywhere else it makes its line malformed.
     ///
     /// # Errors
     /// Only a failure to read `input`; bad lines are not errors here.
@@ -424,7 +451,7 @@ impl Engine {
         mut on_reject: impl FnMut(Error),
     ) -> Result<JsonlStats> {
         let mut stats = JsonlStats::default();
-        stats.lines = for_each_batch(input, |lines| {
+        stats.lines = for_each_batch(without_bom(input)?, |lines| {
             self.ingest_batch(lines, &mut stats, &mut on_reject)
         })?;
         Ok(stats)
@@ -604,6 +631,78 @@ mod tests {
         assert_eq!(e.conversation(), Some("c1"));
         let e = err(r#"{"id":[],"conversation":"c1"}"#);
         assert_eq!((e.conversation(), event(&e)), (None, None));
+    }
+
+    /// A reader that hands out one byte per call, so a byte-order mark arrives in pieces.
+    struct ByteAtATime<'a>(&'a [u8]);
+
+    impl std::io::Read for ByteAtATime<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            match (self.0.split_first(), out.first_mut()) {
+                (Some((&b, rest)), Some(o)) => {
+                    *o = b;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    /// R42, RFC 8259 §8.1: a byte-order mark at the very start of the input is skipped, on
+    /// one shard or two, however the reads split it; the same mark at the start of a later
+    /// line is part of that line, which is rejected as malformed. Inputs shorter than the
+    /// mark, or starting like it without being it, lose nothing.
+    #[test]
+    fn r42_a_byte_order_mark_is_skipped_only_at_the_start_of_the_input() {
+        let line = |c: &str| {
+            format!(
+                r#"{{"conversation":"{c}","at":"2024-04-02T10:00:00Z","type":"message","author":"customer"}}"#
+            )
+        };
+        let text = format!("\u{feff}{}\n\u{feff}{}\n{}", line("a"), line("b"), line("c"));
+        let data = text.as_bytes();
+        let check = |lines: u64, events: u64, rejections: Vec<crate::Error>| {
+            assert_eq!((lines, events), (3, 2));
+            assert_eq!(rejections.len(), 1);
+            assert_eq!(rejections[0].line(), Some(2));
+            assert!(
+                rejections[0].to_string().contains("malformed JSON"),
+                "{}",
+                rejections[0]
+            );
+        };
+        for shards in [1, 2] {
+            let run = crate::run_jsonl(ByteAtATime(data), &Config::default(), shards, false).unwrap();
+            check(run.stats.lines, run.stats.events, run.rejections);
+            let run = crate::run_jsonl(data, &Config::default(), shards, false).unwrap();
+            check(run.stats.lines, run.stats.events, run.rejections);
+        }
+        let mut engine = Engine::new(Config::default()).unwrap();
+        let mut rejections = Vec::new();
+        let stats = engine
+            .ingest_jsonl(ByteAtATime(data), |e| rejections.push(e))
+            .unwrap();
+        check(stats.lines, stats.events, rejections);
+        // Short inputs and near misses: every byte after a whole mark is read, as a line.
+        for input in [
+            &b""[..],
+            b"\n",
+            b"\xef",
+            b"\xef\xbb",
+            b"\xef\xbb\xbf",
+            b"\xef\xbbx\n",
+            b"x\xef\xbb\xbf",
+        ] {
+            let mut engine = Engine::new(Config::default()).unwrap();
+            let mut rejected = 0u64;
+            let stats = engine
+                .ingest_jsonl(ByteAtATime(input), |_| rejected += 1)
+                .unwrap();
+            let text = input.strip_prefix(&super::BOM[..]).unwrap_or(input);
+            let lines = text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count() as u64;
+            assert_eq!((stats.rejected, rejected), (lines, lines), "{input:?}");
+        }
     }
 
     /// R42: a line that is not UTF-8 is rejected, with its number and the position of the bad

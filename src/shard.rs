@@ -2,7 +2,7 @@
 //! finished at the whole stream's finish instant (R38) and merged.
 
 use crate::intern::FxHasher;
-use crate::jsonl::{find_byte, line_end_noting, parse_line, Batch, JsonlStats, Lines, Record};
+use crate::jsonl::{find_byte, line_end_noting, parse_line, without_bom, Batch, JsonlStats, Lines, Record};
 use crate::{Config, Engine, Error, Report, Result, Summary};
 use std::hash::Hasher;
 use std::io::Read;
@@ -163,7 +163,8 @@ fn work(
 /// Reads JSON Lines and computes the report on `shards` engines in parallel, partitioned by
 /// conversation id (R36). Every shard finishes at the whole stream's finish instant (R38), so
 /// the result equals a single engine's for every count, sum and share; percentiles agree within
-/// histogram precision. `shards == 1` runs on the calling thread.
+/// histogram precision. `shards == 1` runs on the calling thread. A byte-order mark at the
+/// start of the input is skipped, as [`Engine::ingest_jsonl`] does.
 ///
 /// # Errors
 /// An invalid config, or a failure to read `input`. Bad lines are not errors: they are in
@@ -238,10 +239,11 @@ pub fn run_jsonl<R: Read>(input: R, config: &Config, shards: usize, summaries: b
 /// Reads the input in large chunks of whole lines and hands every chunk to every shard, which
 /// routes each line by conversation id itself: no router thread, no per-line copying.
 fn distribute<R: Read>(
-    mut input: R,
+    input: R,
     engines: Vec<Engine>,
     shards: usize,
 ) -> Result<(Vec<Engine>, JsonlStats, Vec<Error>)> {
+    let mut input = without_bom(input)?;
     const CHUNK: usize = 1 << 20;
     let mut senders = Vec::with_capacity(shards);
     let mut handles = Vec::with_capacity(shards);
@@ -368,16 +370,17 @@ mod tests {
     /// number of shards; the lines before it were applied, the partial line was not.
     #[test]
     fn r36_a_read_error_names_the_same_line_on_every_shard_count() {
-        struct Failing(Vec<&'static [u8]>);
+        /// Hands out its bytes, then fails.
+        struct Failing(&'static [u8]);
         impl Read for Failing {
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-                match self.0.pop() {
-                    Some(part) => {
-                        buf[..part.len()].copy_from_slice(part);
-                        Ok(part.len())
-                    }
-                    None => Err(std::io::Error::other("disk gone")),
+                if self.0.is_empty() {
+                    return Err(std::io::Error::other("disk gone"));
                 }
+                let n = buf.len().min(self.0.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
             }
         }
         let first: &[u8] =
@@ -385,7 +388,7 @@ mod tests {
 {"conversation":"b","at":"2024-04-02T10:00:00Z","type":"message","author":"customer"}
 {"conversation":"a","at":"2024-"#;
         for shards in [1, 2, 3] {
-            let err = run_jsonl(Failing(vec![first]), &Config::default(), shards, false).unwrap_err();
+            let err = run_jsonl(Failing(first), &Config::default(), shards, false).unwrap_err();
             assert_eq!(err.line(), Some(3), "{shards} shards: {err}");
             assert!(err.to_string().contains("disk gone"), "{err}");
         }

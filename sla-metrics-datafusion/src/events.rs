@@ -121,7 +121,9 @@ fn files(path: &Path, ext: &[&str]) -> Result<Vec<PathBuf>> {
 /// Reads JSON Lines from a file, or from a directory's `.jsonl`/`.ndjson`/`.json` files in
 /// name order as one stream (like `cat`), into record batches of [`events_schema`]. Every
 /// line is parsed once by the engine's own parser (R42): a valid one gets its id, type and
-/// instant; an invalid one its `error`; none is dropped. Blank lines are counted, not kept.
+/// instant; an invalid one its `error`; none is dropped. Blank lines are counted, not kept. A
+/// byte-order mark at the start of a file is skipped, as the engine's readers skip one at the
+/// start of their input.
 ///
 /// # Errors
 /// A file that cannot be read.
@@ -147,6 +149,7 @@ pub fn read_jsonl(path: impl AsRef<Path>) -> Result<Vec<RecordBatch>> {
     let mut buf = Vec::new();
     for file in files(path.as_ref(), &["jsonl", "ndjson", "json"])? {
         let mut reader = BufReader::with_capacity(1 << 20, std::fs::File::open(&file)?);
+        let mut first = true;
         loop {
             buf.clear();
             if reader.read_until(b'\n', &mut buf)? == 0 {
@@ -154,6 +157,11 @@ pub fn read_jsonl(path: impl AsRef<Path>) -> Result<Vec<RecordBatch>> {
             }
             line_no += 1;
             let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+            let line = if std::mem::take(&mut first) {
+                line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line)
+            } else {
+                line
+            };
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             let parsed = parse_line(line);
             let (conversation, kind, at, error) = match &parsed {
