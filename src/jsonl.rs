@@ -277,20 +277,15 @@ const BOM: [u8; 3] = [0xef, 0xbb, 0xbf];
 /// # Errors
 /// A failure to read them, as on line 1.
 pub(crate) fn without_bom<R: Read>(mut input: R) -> Result<impl Read> {
-    let mut head = [0u8; 3];
-    let mut n = 0;
-    while n < head.len() {
-        match input.read(&mut head[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Error::io(e).with_line(1)),
-        }
+    let mut head = Vec::with_capacity(BOM.len());
+    (&mut input)
+        .take(BOM.len() as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io(e).with_line(1))?;
+    if head == BOM {
+        head.clear();
     }
-    let skip = if head == BOM { head.len() } else { 0 };
-    let mut head = std::io::Cursor::new(head);
-    head.set_position(skip as u64);
-    Ok(head.take((n - skip) as u64).chain(input))
+    Ok(std::io::Cursor::new(head).chain(input))
 }
 
 /// Splits a byte stream into lines (only `\n` ends a line) with a large reusable buffer, and
