@@ -1,5 +1,7 @@
 //! Property tests: laws of the SPEC that hold on every generated stream (issue: core engine).
 
+mod common;
+
 use proptest::prelude::*;
 use serde_json::Value;
 use sla_metrics::{run_jsonl, Config, Durations, Engine, Event, Mix, Report, Summary, Timestamp, Workload};
@@ -80,7 +82,7 @@ fn get<'a>(v: &'a Value, path: &str) -> &'a Value {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(common::cases(48)))]
 
     /// R33, R37: the report's counts and sums are the fold of the emitted summaries.
     #[test]
@@ -318,7 +320,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(common::cases(32)))]
 
     /// R41: with a reorder buffer, a stream delivered out of order within the allowed lateness
     /// (watermarks included) gives the same summaries and report as the sorted stream.
@@ -355,7 +357,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(common::cases(24)))]
 
     /// R36: the binary encoding round-trips every report, and shard reports shipped as bytes
     /// merge into the single-engine report; any cut or flipped byte is an error, never a panic.
@@ -436,7 +438,7 @@ fn run_resumed(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(common::cases(32)))]
 
     /// R36 (checkpoint and resume lose nothing): checkpointing and restoring at random points
     /// of a stream with watermarks, a reorder buffer (R41), a business schedule and live SLA
@@ -523,7 +525,7 @@ fn config_with_segments(by: &[&str]) -> Config {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(common::cases(32)))]
 
     /// R35: for every dimension, the segment reports merged together equal the overall report
     /// in every partitioned counter (conversations, distributions' counts, sums, min, max and

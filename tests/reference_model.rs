@@ -32,6 +32,8 @@
 //! between clocks. Their outcomes and deadlines
 //! check §6's filters, R10, R11, R20, R21, R23, R24, R25, R26, R30, R38 and R43.
 
+mod common;
+
 use proptest::prelude::*;
 use sla_metrics::{
     Author, Config, Durations, Engine, Event, EventKind, ExcludeReason, FinalizedBy, Outcome, Priority,
@@ -1565,7 +1567,7 @@ fn case() -> impl Strategy<Value = (Options, Vec<Timed>)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig::with_cases(common::cases(2000)))]
 
     #[test]
     fn r2_to_r19_r39_the_engine_agrees_with_a_naive_model_of_the_rules((o, events) in case()) {

@@ -1,5 +1,7 @@
 //! R42: no input makes the library panic; every rejection is a typed error that changes nothing.
 
+mod common;
+
 use proptest::prelude::*;
 use sla_metrics::{
     parse_line, Author, Config, Engine, Event, EventKind, ExcludeReason, Mix, Priority, Status, Timestamp,
@@ -75,7 +77,7 @@ fn kind() -> impl Strategy<Value = EventKind<'static>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(common::cases(256)))]
 
     /// R42: arbitrary bytes never panic the reader; rejections are `invalid`.
     #[test]

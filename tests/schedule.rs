@@ -1,5 +1,7 @@
 //! SPEC §7 (R28–R32): the business clock against a brute-force oracle and its laws.
 
+mod common;
+
 use chrono::{Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Weekday};
 use chrono_tz::Tz;
 use proptest::prelude::*;
@@ -148,7 +150,7 @@ fn instant() -> impl Strategy<Value = i64> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(common::cases(96)))]
 
     /// R29: business seconds equal the brute-force walk over local dates.
     #[test]

@@ -1,6 +1,8 @@
 //! SPEC §6 (R20–R27): policies and SLA instances through the public API, beyond the golden
 //! cases.
 
+mod common;
+
 use sla_metrics::{Config, Engine, Summary};
 
 fn run<S: AsRef<str>>(config: &str, lines: &[S]) -> Vec<Summary> {
@@ -150,6 +152,8 @@ fn r23_no_matching_policy_cancels_running_instances() {
 }
 
 proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(common::cases(256)))]
+
     /// R24: pausing (pending or on hold) and resuming at the same instant changes nothing, at
     /// any point of a conversation and for any thresholds.
     #[test]
@@ -308,7 +312,7 @@ mod live {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig::with_cases(crate::common::cases(32)))]
 
         /// R21: outcomes and the logged events are the same whether the watermark moves in one
         /// step or in many; breaches are only found earlier.
