@@ -797,7 +797,8 @@ impl Report {
     }
 
     /// A number of the report by path, for gates and dashboards: a dotted path into the R37
-    /// JSON (`first_response.within.3600`, `fcr.rate`, `conversations.resolved`), or
+    /// JSON (`first_response.within.3600`, `fcr.rate`, `conversations.resolved`, and list
+    /// elements by position, `sla.0.breached`, as the golden cases of SPEC §11 write them), or
     /// `sla.<policy>.<metric>.<threshold_s>` (optionally `.<clock>`) for a target's compliance.
     /// `None` when the path names nothing or the value is `null` (a share over zero items).
     ///
@@ -811,27 +812,34 @@ impl Report {
     /// let report = engine.finish();
     /// assert_eq!(report.value("first_response.within.86400"), Some(1.0));
     /// assert_eq!(report.value("sla.default.first_response.3600"), Some(0.0));
+    /// assert_eq!(report.value("sla.0.breached"), Some(1.0)); // the first target, by position
     /// assert_eq!(report.value("next_reply.mean_s"), None); // no samples: null
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn value(&self, path: &str) -> Option<f64> {
         let parts: Vec<&str> = path.split('.').collect();
         if parts.first() == Some(&"sla") && parts.len() >= 4 {
-            let (policy, metric, threshold) = (parts[1], parts[2], parts[3].parse::<i64>().ok()?);
+            let threshold = parts[3].parse::<i64>().ok();
             let clock = parts.get(4).copied();
-            return self
-                .sla
-                .iter()
-                .find(|c| {
-                    c.policy == policy
-                        && c.metric.as_str() == metric
-                        && c.threshold_s == threshold
-                        && clock.map_or(true, |k| k == c.clock)
-                })?
-                .compliance();
+            let target = self.sla.iter().find(|c| {
+                c.policy == parts[1]
+                    && c.metric.as_str() == parts[2]
+                    && Some(c.threshold_s) == threshold
+                    && clock.map_or(true, |k| k == c.clock)
+            });
+            if let Some(target) = target {
+                return target.compliance();
+            }
+            // Not a target: a path into the list (`sla.0.ci95.1`).
         }
         let json = serde_json::to_value(self).ok()?;
-        parts.iter().try_fold(&json, |v, k| v.get(*k))?.as_f64()
+        parts
+            .iter()
+            .try_fold(&json, |v, k| match v {
+                serde_json::Value::Array(items) => items.get(k.parse::<usize>().ok()?),
+                _ => v.get(*k),
+            })?
+            .as_f64()
     }
 }
 

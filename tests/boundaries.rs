@@ -774,3 +774,37 @@ fn r34_within_shares_are_exact_and_inclusive() {
         "not configured"
     );
 }
+
+/// R37: a report's numbers by dotted path, as the golden cases of §11 name them: list elements
+/// by position (`sla.0.breached`, `sla.1.ci95.0`), next to a target's compliance by name.
+#[test]
+fn r37_report_values_by_path_reach_list_elements_by_position() {
+    let lines = [
+        line("a", "09:00:00", CUSTOMER),
+        line("a", "10:06:40", AGENT), // 4 000 s: the 1 h target breached, the 24 h one met
+        line("b", "09:00:00", CUSTOMER),
+        line("b", "09:10:00", AGENT),
+    ];
+    let (report, _) = run("{}", &lines);
+    assert_eq!(report.value("sla.0.threshold_s"), Some(3600.0));
+    assert_eq!(report.value("sla.0.met"), Some(1.0));
+    assert_eq!(report.value("sla.0.breached"), Some(1.0));
+    assert_eq!(report.value("sla.1.met"), Some(2.0));
+    assert_eq!(report.value("sla.default.first_response.3600"), Some(0.5));
+    assert_eq!(
+        report.value("sla.default.first_response.86400.calendar"),
+        Some(1.0)
+    );
+    // Four steps that name no target are a path into the list: the interval's bounds.
+    let (low, high) = (report.value("sla.0.ci95.0"), report.value("sla.0.ci95.1"));
+    assert!(low
+        .zip(high)
+        .is_some_and(|(l, h)| 0.0 < l && l < 0.5 && 0.5 < h && h < 1.0));
+    assert_eq!(report.value("sla.2.met"), None, "no third target");
+    assert_eq!(report.value("sla.first.met"), None, "not a position");
+    assert_eq!(
+        report.value("sla.default.first_response.7200"),
+        None,
+        "no such target"
+    );
+}
