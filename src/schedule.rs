@@ -193,6 +193,9 @@ impl Schedule {
     /// Parses the SPEC §11 `schedule` object:
     /// `{"tz": "America/New_York", "week": {"mon": [["09:00", "17:00"]], …}, "holidays": ["2024-12-25"]}`.
     ///
+    /// Weekdays may also be written `Mon` or `monday` (any case); a day that is absent, `null`
+    /// or `[]` is closed.
+    ///
     /// # Errors
     /// As [`Schedule::new`], plus a malformed object or an unknown weekday key.
     ///
@@ -220,11 +223,13 @@ impl Schedule {
                 .as_object()
                 .ok_or_else(|| Error::config("schedule: `week` must be an object of weekdays"))?;
             for (key, list) in week {
-                let day = WEEKDAYS
-                    .iter()
-                    .find(|(n, _)| n == key)
-                    .map(|&(_, d)| d)
-                    .ok_or_else(|| Error::config(format!("schedule: unknown weekday `{key}` (mon … sun)")))?;
+                // `mon` as §11 writes it; `Mon` and `monday` too (chrono's names, any case).
+                let day = key
+                    .parse::<Weekday>()
+                    .map_err(|_| Error::config(format!("schedule: unknown weekday `{key}` (mon … sun)")))?;
+                if list.is_null() {
+                    continue; // null means absent: closed all day
+                }
                 let list = list.as_array().ok_or_else(|| {
                     Error::config(format!("schedule: {key}: expected a list of [start, end]"))
                 })?;

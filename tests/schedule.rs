@@ -306,3 +306,27 @@ fn r32_invalid_schedules_are_rejected() {
         .to_string()
         .contains("unknown weekday"));
 }
+
+/// R28: a schedule's weekdays as §11 writes them (`mon`) or as people do (`Mon`, `monday`,
+/// `MONDAY`) read the same; a day given as `null` or `[]` is closed, as an absent one is; the
+/// same day under two spellings is one day, so its intervals must not overlap (R32).
+#[test]
+fn r28_weekday_spellings_and_closed_days() {
+    let week = |w: serde_json::Value| Schedule::from_json(&serde_json::json!({"tz": "UTC", "week": w}));
+    let plain = week(serde_json::json!({"mon": [["09:00", "17:00"]], "tue": [["09:00", "12:00"]]})).unwrap();
+    let a: Timestamp = "2024-04-01T00:00:00Z".parse().unwrap(); // a Monday
+    let b = a.add_secs(7 * 86_400);
+    assert_eq!(plain.business_seconds(a, b), 11 * 3600);
+    for w in [
+        serde_json::json!({"Mon": [["09:00", "17:00"]], "TUESDAY": [["09:00", "12:00"]], "sat": null, "sun": []}),
+        serde_json::json!({"monday": [["09:00", "17:00"]], "Tue": [["09:00", "12:00"]], "wed": null}),
+    ] {
+        assert_eq!(week(w).unwrap().business_seconds(a, b), 11 * 3600);
+    }
+    let twice = week(serde_json::json!({"mon": [["09:00", "12:00"]], "monday": [["11:00", "13:00"]]}));
+    assert!(twice.unwrap_err().to_string().contains("overlapping"));
+    assert!(week(serde_json::json!({"mon": "09:00-17:00"}))
+        .unwrap_err()
+        .to_string()
+        .contains("expected a list"));
+}
