@@ -72,15 +72,8 @@ impl fmt::Debug for Schedule {
     }
 }
 
-const WEEKDAYS: [(&str, Weekday); 7] = [
-    ("mon", Weekday::Mon),
-    ("tue", Weekday::Tue),
-    ("wed", Weekday::Wed),
-    ("thu", Weekday::Thu),
-    ("fri", Weekday::Fri),
-    ("sat", Weekday::Sat),
-    ("sun", Weekday::Sun),
-];
+/// The weekday names §11 writes, Monday first (indexed by `num_days_from_monday`).
+const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// `HH:MM` or `HH:MM:SS`, 00:00 to 24:00, as seconds from midnight.
 fn clock_time(s: &str) -> Result<u32> {
@@ -111,7 +104,7 @@ fn date(s: &str) -> Result<NaiveDate> {
 }
 
 fn weekday_name(d: Weekday) -> &'static str {
-    WEEKDAYS[d.num_days_from_monday() as usize].0
+    WEEKDAYS[d.num_days_from_monday() as usize]
 }
 
 fn hhmm(s: u32) -> String {
@@ -156,7 +149,7 @@ impl Schedule {
                 if w[1].0 < w[0].1 {
                     return Err(Error::config(format!(
                         "schedule: overlapping intervals on {} (R32): {}-{} and {}-{}",
-                        WEEKDAYS[i].0,
+                        WEEKDAYS[i],
                         hhmm(w[0].0),
                         hhmm(w[0].1),
                         hhmm(w[1].0),
