@@ -7,6 +7,8 @@ mod allocator;
 mod engine;
 mod schedule;
 mod sla;
+#[path = "../examples/common/yardstick.rs"]
+mod yardstick;
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();

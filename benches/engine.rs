@@ -57,6 +57,15 @@ pub fn benches(c: &mut Criterion) {
             n
         })
     });
+    // The yardstick, plain serde_json parsing alone, beside the library on the same
+    // lines (examples/common/yardstick.rs).
+    g.bench_function("serde_json_plain", |b| {
+        b.iter(|| {
+            let n = crate::yardstick::serde_json_plain(&data);
+            assert_eq!(n, lines);
+            n
+        })
+    });
     for shards in [1usize, 2] {
         g.bench_function(format!("end_to_end_{shards}_shards"), |b| {
             b.iter(|| {

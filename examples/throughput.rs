@@ -6,12 +6,17 @@
 //! 1. typed in-memory events through `Engine::ingest` and `Engine::ingest_many` (one core);
 //! 2. JSON Lines from memory through `run_jsonl` (read + parse + ingest + report), 1 and 2 shards;
 //! 3. the state per open conversation, from `Engine::memory`;
-//! 4. the size and speed of a checkpoint of that state, and of restoring it.
+//! 4. the size and speed of a checkpoint of that state, and of restoring it;
+//! 5. the yardstick on the same lines, plain serde_json parsing alone, and the rates
+//!    of 1 and 2 as multiples of it (the targets, set where it ran at 5.5 M lines/s, ask for
+//!    10 / 5.5 = 1.82 typed and 2.5 / 5.5 = 0.45 end to end).
 //!
 //! `--write` also saves the JSON Lines so the SQL baseline can run on the same file.
 
 #[path = "common/allocator.rs"]
 mod allocator;
+#[path = "common/yardstick.rs"]
+mod yardstick;
 
 use sla_metrics::{run_jsonl, Config, Engine, Event, Workload};
 use std::borrow::Cow;
@@ -70,7 +75,7 @@ fn main() {
 
     // 1. Typed events, one core, best of 3: ingest, then finish (which finalizes everything);
     // one event at a time, then in one call (which loads 32 events' state at a time).
-    let typed = |what: &str, ingest: &dyn Fn(&mut Engine)| {
+    let typed = |what: &str, ingest: &dyn Fn(&mut Engine)| -> f64 {
         let mut best = (f64::MAX, 0.0);
         for _ in 0..3 {
             let mut engine = Engine::new(Config::default()).expect("default config");
@@ -92,13 +97,14 @@ fn main() {
             events.len() as f64 / best.0 / 1e6,
             best.0
         );
+        events.len() as f64 / best.1
     };
     typed("Engine::ingest", &|engine| {
         for e in &events {
             let _ = engine.ingest(e);
         }
     });
-    typed("Engine::ingest_many", &|engine| {
+    let typed_rate = typed("Engine::ingest_many", &|engine| {
         engine.ingest_many(&events, |_, _| {})
     });
 
@@ -154,9 +160,24 @@ fn main() {
         std::fs::write(path, &data).expect("write file");
         println!("wrote {path}");
     }
-    for shards in [1, 2] {
-        end_to_end(&format!("{shards} shard(s)"), shards, || &data[..]);
+    let jsonl_rate = end_to_end("1 shard(s)", 1, || &data[..]);
+    end_to_end("2 shard(s)", 2, || &data[..]);
+
+    // 5. The yardstick, best of 3, and the rates above as multiples of it.
+    let lines = data.iter().filter(|&&b| b == b'\n').count() as u64;
+    let mut best = f64::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        assert_eq!(yardstick::serde_json_plain(&data), lines);
+        best = best.min(t.elapsed().as_secs_f64());
     }
+    let plain = lines as f64 / best;
+    println!(
+        "yardstick, plain serde_json parsing alone: {:.2} M lines/s ({best:.3} s); typed ingest_many {:.2}× it (target 1.82×), JSON Lines end to end {:.2}× (target 0.45×)",
+        plain / 1e6,
+        typed_rate / plain,
+        jsonl_rate / plain
+    );
     // The same from the file, read as the SQL baseline reads it (best of 3, in one process).
     if let Some(path) = &write {
         drop(data);
@@ -168,8 +189,8 @@ fn main() {
     }
 }
 
-/// Best of 3 runs of `run_jsonl` over `input()`, with the JSON report.
-fn end_to_end<R: std::io::Read>(what: &str, shards: usize, input: impl Fn() -> R) {
+/// Best of 3 runs of `run_jsonl` over `input()`, with the JSON report; returns events/s.
+fn end_to_end<R: std::io::Read>(what: &str, shards: usize, input: impl Fn() -> R) -> f64 {
     let mut best = f64::MAX;
     let mut lines = 0;
     for _ in 0..3 {
@@ -184,4 +205,5 @@ fn end_to_end<R: std::io::Read>(what: &str, shards: usize, input: impl Fn() -> R
         "JSON Lines end to end (read + parse + ingest + report), {what}: {:.2} M events/s ({best:.3} s)",
         lines as f64 / best / 1e6
     );
+    lines as f64 / best
 }
