@@ -1321,7 +1321,6 @@ impl Conversation {
 
 /// One instance's response to a status change (R24).
 fn on_status_change(i: &mut Instance, old: Status, new: Status, resolves: bool, t: Timestamp, rules: &Rules) {
-    let clock = &rules.clocks[i.clock(rules) as usize];
     match i.metric {
         SlaMetric::FirstResponse | SlaMetric::NextReply => {} // never pause on status (R24)
         SlaMetric::FirstResolution => {
@@ -1344,6 +1343,8 @@ fn on_status_change(i: &mut Instance, old: Status, new: Status, resolves: bool, 
             }
         }
         SlaMetric::RequesterWait | SlaMetric::AgentWork => {
+            // Looked up here, not for every instance: most never pause (R24).
+            let clock = &rules.clocks[i.clock(rules) as usize];
             let was = i.state;
             if matches!(new, Status::Solved | Status::Closed) {
                 match was {
