@@ -232,7 +232,8 @@ fn readme_chart_is_current() {
 }
 
 /// The performance example runs every measurement it prints, on a small workload: typed
-/// ingest, state, checkpoint, JSON Lines in memory and from the file it writes.
+/// ingest, state, checkpoint, JSON Lines in memory and from the file it writes, and the
+/// yardstick beside typed ingest and JSON Lines.
 #[test]
 fn throughput_example_runs_every_measurement() {
     let file = std::env::temp_dir().join(format!("sla-throughput-{}.jsonl", std::process::id()));
@@ -245,6 +246,8 @@ fn throughput_example_runs_every_measurement() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     for line in [
         "typed ingest, 1 core",
+        "typed is",
+        "end to end is",
         "state per open conversation",
         "checkpoint of",
         "1 shard(s):",
