@@ -12,33 +12,20 @@
 #[derive(serde::Deserialize)]
 #[allow(dead_code)] // parsed to be measured, never read
 struct PlainLine<'a> {
-    #[serde(rename = "type", borrow)]
+    #[serde(rename = "type")]
     kind: &'a str,
-    #[serde(borrow)]
     conversation: Option<&'a str>,
-    #[serde(borrow)]
     at: &'a str,
-    #[serde(borrow)]
     id: Option<&'a str>,
-    #[serde(borrow)]
     author: Option<&'a str>,
-    #[serde(borrow)]
     visibility: Option<&'a str>,
-    #[serde(borrow)]
     agent: Option<&'a str>,
-    #[serde(borrow)]
     team: Option<&'a str>,
-    #[serde(borrow)]
     channel: Option<&'a str>,
-    #[serde(borrow)]
     brand: Option<&'a str>,
-    #[serde(borrow)]
     tags: Option<Vec<&'a str>>,
-    #[serde(borrow)]
     status: Option<&'a str>,
-    #[serde(borrow)]
     priority: Option<&'a str>,
-    #[serde(borrow)]
     reason: Option<&'a str>,
     score: Option<i64>,
 }
