@@ -450,7 +450,7 @@ impl MaybeAt {
 
     #[inline]
     pub(crate) fn some(t: Timestamp) -> MaybeAt {
-        MaybeAt(Packed::at(t))
+        MaybeAt(Packed::accepted(t))
     }
 
     #[inline]
@@ -803,7 +803,7 @@ impl Conversation {
         names: &mut Names,
         spares: &mut Spares,
     ) -> Applied {
-        self.last_at = Packed::at(t);
+        self.last_at = Packed::accepted(t);
         let mut filters_changed = false;
         let mut result = Applied::Continue;
         match kind {
@@ -939,7 +939,7 @@ impl Conversation {
             self.waiting_since = MaybeAt::some(t);
             for i in self.sla.iter_mut() {
                 if i.metric.is_reply() && i.state == State::Running {
-                    i.anchor = Packed::at(t);
+                    i.anchor = Packed::accepted(t);
                     i.deadline =
                         Packed::at(rules.clocks[i.clock(rules) as usize].deadline(t, i.threshold_s(rules)));
                 }
@@ -990,7 +990,7 @@ impl Conversation {
         for i in self.sla.iter_mut() {
             i.state = State::Cancelled;
         }
-        self.last_at = Packed::at(t);
+        self.last_at = Packed::accepted(t);
     }
 
     /// Status time (R15) on tracked clock `c`, per bucket (zeros for a clock never accrued).
@@ -1143,7 +1143,7 @@ impl Conversation {
         match metric {
             SlaMetric::FirstResponse | SlaMetric::NextReply => {
                 match self.waiting_since.get() {
-                    Some(w) if self.wait_metric() == metric => inst.anchor = Packed::at(w),
+                    Some(w) if self.wait_metric() == metric => inst.anchor = Packed::accepted(w),
                     _ => return,
                 }
                 inst.deadline = Packed::at(clock.deadline(inst.anchor(), target.threshold_s));
@@ -1171,7 +1171,7 @@ impl Conversation {
             }
             SlaMetric::RequesterWait | SlaMetric::AgentWork => {
                 inst.used = Packed::new(self.used(metric, target.clock, t, rules));
-                inst.anchor = Packed::at(t);
+                inst.anchor = Packed::accepted(t);
                 self.place_pausing(&mut inst, t, rules);
             }
         }
@@ -1262,7 +1262,7 @@ impl Conversation {
                         let clock = &rules.clocks[target.clock as usize];
                         if metric.pauses() {
                             inst.used = Packed::new(used);
-                            inst.anchor = Packed::at(t);
+                            inst.anchor = Packed::accepted(t);
                             let mut copy = *inst;
                             self.place_pausing(&mut copy, t, rules);
                             self.sla[i] = copy;
@@ -1367,7 +1367,7 @@ fn on_status_change(i: &mut Instance, old: Status, new: Status, resolves: bool, 
                 i.state = State::Paused;
             } else if resumed {
                 if runs {
-                    i.anchor = Packed::at(t);
+                    i.anchor = Packed::accepted(t);
                     i.deadline = Packed::at(clock.deadline(t, i.threshold_s(rules) - i.used()));
                     i.state = State::Running;
                 } else {

@@ -190,7 +190,7 @@ impl Memory {
     }
 
     fn set_last_at(&mut self, t: Timestamp) {
-        self.last_at = Packed::at(t);
+        self.last_at = Packed::accepted(t);
     }
 
     fn finalized_at(&self) -> Timestamp {

@@ -451,6 +451,19 @@ impl Packed {
         Packed::new(t.as_unix())
     }
 
+    /// [`at`](Self::at) for an accepted event's instant (R1: years 0000–9999, far inside
+    /// ±2^39 s), which needs no saturation: the per-event path stores these.
+    #[inline]
+    pub(crate) fn accepted(t: Timestamp) -> Packed {
+        let v = t.as_unix();
+        debug_assert!(
+            (PACKED_MIN < v) && (v < PACKED_MAX),
+            "not an accepted instant: {v}"
+        );
+        let b = v.to_le_bytes();
+        Packed([b[0], b[1], b[2], b[3], b[4]])
+    }
+
     #[inline]
     pub(crate) const fn instant(self) -> Timestamp {
         Timestamp::from_unix(self.get())
@@ -490,6 +503,12 @@ mod tests {
             -(1 << 38),
         ] {
             assert_eq!(Packed::new(v).get(), v, "{v}");
+        }
+        // An accepted instant packs the same without the saturation check.
+        for v in [first, first + 1, -1, 0, 1_712_000_000, last - 1, last] {
+            let t = Timestamp::from_unix(v);
+            assert_eq!(Packed::accepted(t), Packed::at(t), "{v}");
+            assert_eq!(Packed::accepted(t).raw_instant(), t, "{v}");
         }
         for (v, want) in [
             (i64::MIN, i64::MIN),
