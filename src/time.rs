@@ -405,7 +405,13 @@ const PACKED_MAX: i64 = (1 << 39) - 1;
 impl Packed {
     #[inline]
     pub(crate) const fn new(v: i64) -> Packed {
-        let b = Packed::clamp(v).to_le_bytes();
+        Packed::low_bytes(Packed::clamp(v))
+    }
+
+    /// The low 40 bits of `v`, which must lie in the range [`raw`](Self::raw) values take.
+    #[inline]
+    const fn low_bytes(v: i64) -> Packed {
+        let b = v.to_le_bytes();
         Packed([b[0], b[1], b[2], b[3], b[4]])
     }
 
@@ -460,8 +466,7 @@ impl Packed {
             (PACKED_MIN < v) && (v < PACKED_MAX),
             "not an accepted instant: {v}"
         );
-        let b = v.to_le_bytes();
-        Packed([b[0], b[1], b[2], b[3], b[4]])
+        Packed::low_bytes(v)
     }
 
     #[inline]
