@@ -794,6 +794,10 @@ impl Conversation {
 
     /// Applies one accepted event at `t` (R5–R19, R20–R26). The first event of an instance
     /// chooses the policy after its own fields are applied (§6).
+    ///
+    /// In line in both callers (the engine's event and its start of an instance): as a call,
+    /// typed ingest ran 3.4 % more instructions (callgrind, 20 k conversations).
+    #[inline(always)]
     pub(crate) fn apply(
         &mut self,
         kind: &EventKind<'_>,
@@ -1074,6 +1078,8 @@ impl Conversation {
     }
 
     /// A status change (R5, R11, R13–R15, R24). Returns true for `closed` (finalize now).
+    /// In line, as is `on_status_change` for each instance: 0.9 % fewer instructions.
+    #[inline(always)]
     fn set_status(&mut self, new: Status, t: Timestamp, rules: &Rules) -> bool {
         let old = self.status;
         if old == new {
@@ -1223,15 +1229,22 @@ impl Conversation {
         used
     }
 
-    /// R23: a filter change re-targets running instances from their original start.
+    /// R23: a filter change re-targets running instances from their original start. In line
+    /// as far as finding that the policy stays, most filter changes' case.
+    #[inline]
     fn retarget(&mut self, t: Timestamp, rules: &Rules) {
         if self.excluded().is_some() {
             return;
         }
         let new_policy = rules.select(self.priority, self.channel.get(), self.brand.get(), self.tags());
-        if new_policy == self.policy {
-            return;
+        if new_policy != self.policy {
+            self.change_policy(new_policy, t, rules);
         }
+    }
+
+    /// [`retarget`](Self::retarget) to another policy, `new_policy`.
+    #[inline(never)]
+    fn change_policy(&mut self, new_policy: u16, t: Timestamp, rules: &Rules) {
         let old_len = self.sla.len();
         let new_targets: &[crate::sla::CompiledTarget] = if new_policy == NO_POLICY {
             &[]
@@ -1320,6 +1333,7 @@ impl Conversation {
 }
 
 /// One instance's response to a status change (R24).
+#[inline(always)]
 fn on_status_change(i: &mut Instance, old: Status, new: Status, resolves: bool, t: Timestamp, rules: &Rules) {
     match i.metric {
         SlaMetric::FirstResponse | SlaMetric::NextReply => {} // never pause on status (R24)

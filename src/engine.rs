@@ -116,6 +116,21 @@ struct Reorder {
     arrivals: u64,
 }
 
+impl Reorder {
+    /// R41: holds an event within the allowed lateness, to apply it in time order later;
+    /// `latest` is the engine's latest event time.
+    #[cold]
+    #[inline(never)]
+    fn hold(&mut self, ev: &Event<'_>, latest: &mut Timestamp) -> Result<Ingested> {
+        crate::event::check(ev)?;
+        self.arrivals += 1;
+        self.held
+            .push(Reverse((ev.at, self.arrivals, Held(ev.clone().into_owned()))));
+        *latest = (*latest).max(ev.at);
+        Ok(Ingested::Buffered)
+    }
+}
+
 /// An owned event in the reorder buffer (ordered by its place in the heap key only).
 #[derive(Debug)]
 struct Held(Event<'static>);
@@ -450,16 +465,14 @@ impl Engine {
 
     /// [`ingest_unrecorded`](Engine::ingest_unrecorded) of an event whose conversation id has
     /// the [`table::hash`] `h`.
+    ///
+    /// In line, with the reorder buffer's work in a call of its own: every event passes here,
+    /// and as one function with that work it spent 25 instructions an event saving registers.
+    #[inline]
     pub(crate) fn ingest_hashed(&mut self, ev: &Event<'_>, h: u64) -> Result<Ingested> {
         if let Some(r) = &mut self.reorder {
             if ev.at >= self.watermark {
-                // R41: within the allowed lateness: hold it, apply it in time order later.
-                crate::event::check(ev)?;
-                r.arrivals += 1;
-                r.held
-                    .push(Reverse((ev.at, r.arrivals, Held(ev.clone().into_owned()))));
-                self.latest = self.latest.max(ev.at);
-                return Ok(Ingested::Buffered);
+                return r.hold(ev, &mut self.latest);
             }
         }
         self.apply_event(ev, h)

@@ -33,6 +33,14 @@ pub(crate) struct CompiledPolicy {
     pub(crate) targets: Vec<CompiledTarget>,
 }
 
+impl CompiledPolicy {
+    /// Whether the filter is empty: the policy matches every conversation.
+    #[inline]
+    fn matches_all(&self) -> bool {
+        self.priorities == 0 && self.channels.is_empty() && self.brands.is_empty() && self.tags == 0
+    }
+}
+
 /// The configuration compiled for the hot path.
 #[derive(Debug, Clone)]
 pub(crate) struct Rules {
@@ -179,8 +187,13 @@ impl Rules {
         crate::encoding::checksum(format!("{self:?}").as_bytes())
     }
 
-    /// The first policy whose filter matches (§6); [`NO_POLICY`] if none.
+    /// The first policy whose filter matches (§6); [`NO_POLICY`] if none. In line, with a
+    /// first look at whether the first policy matches everything, as the default one does.
+    #[inline]
     pub(crate) fn select(&self, priority: Priority, channel: u32, brand: u32, tags: u64) -> u16 {
+        if self.policies.first().is_some_and(CompiledPolicy::matches_all) {
+            return 0;
+        }
         let pbit = priority_bit(priority);
         self.policies
             .iter()
