@@ -953,7 +953,9 @@ impl Conversation {
         }
     }
 
-    /// R8, R20, R25: a wait starts; the policy's reply targets for it activate.
+    /// R8, R20, R25: a wait starts; the policy's reply targets for it activate. In line: 0.45 %
+    /// fewer instructions.
+    #[inline(always)]
     fn start_wait(&mut self, t: Timestamp, rules: &Rules) {
         self.waiting_since = MaybeAt::some(t);
         if self.policy == NO_POLICY {

