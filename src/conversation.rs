@@ -784,6 +784,12 @@ impl Conversation {
         self.sla.breach_before(t);
     }
 
+    /// [`advance`](Self::advance) to an accepted event's instant `t` (R1).
+    #[inline]
+    pub(crate) fn advance_to_event(&mut self, t: Timestamp) {
+        self.sla.breach_before_accepted(t);
+    }
+
     /// The earliest deadline of a running SLA instance ([`Timestamp::MAX`] if none).
     fn next_deadline(&self) -> Timestamp {
         self.sla

@@ -552,11 +552,11 @@ impl Engine {
                 // Breaches proven by this event are logged before what the event itself does
                 // (an exclusion then cancels them, R26).
                 tr.snapshot(&conv.sla);
-                conv.advance(t);
+                conv.advance_to_event(t);
                 tr.record(&Key::new(&ev.conversation), conv, t, &self.rules);
                 tr.snapshot(&conv.sla);
             } else {
-                conv.advance(t);
+                conv.advance_to_event(t);
             }
             if let Some(id) = id {
                 conv.remember_id(id, &mut self.spares);

@@ -398,7 +398,20 @@ impl Instances {
     #[inline]
     pub(crate) fn breach_before(&mut self, t: Timestamp) {
         // Compared as packed: a running deadline is never below the range (Packed::clamp).
-        let t = Packed::clamp(t.as_unix());
+        self.breach_before_raw(Packed::clamp(t.as_unix()));
+    }
+
+    /// [`breach_before`](Self::breach_before) an accepted event's instant (R1), which needs
+    /// no [`Packed::clamp`]: 4 instructions fewer on every event.
+    #[inline]
+    pub(crate) fn breach_before_accepted(&mut self, t: Timestamp) {
+        let t = t.as_unix();
+        debug_assert_eq!(Packed::clamp(t), t, "not an accepted instant");
+        self.breach_before_raw(t);
+    }
+
+    #[inline]
+    fn breach_before_raw(&mut self, t: i64) {
         let items: &mut [Instance] = match self {
             Instances::Inline(items) => items,
             Instances::Heap(v) => v,
