@@ -286,7 +286,12 @@ impl Trail {
     fn push_id(&mut self, h: u64, spares: &mut Spares) {
         self.make_room(Trail::ID_BYTES, spares);
         let used = self.used as usize;
-        self.bytes[used..used + Trail::ID_BYTES].copy_from_slice(&Trail::id_bytes(h));
+        // The bytes of `id_bytes` as a u32 and a u16: as an array, they were written one at
+        // a time.
+        let kept = Trail::kept(h);
+        let to = &mut self.bytes[used..used + Trail::ID_BYTES];
+        to[..4].copy_from_slice(&((kept >> 32) as u32).to_be_bytes());
+        to[4..].copy_from_slice(&((kept >> 16) as u16).to_be_bytes());
         self.used += Trail::ID_BYTES as u32;
         self.id_filter |= Trail::filter_bit(h);
     }
