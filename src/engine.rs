@@ -81,9 +81,11 @@ impl Timers {
 /// pending; a later due needs none, since the earlier timer re-arms itself when it fires.
 /// `h` is the conversation id's [`table::hash`].
 fn arm_timer(timers: &mut Timers, conv: &mut Conversation, rules: &Rules, h: u64) {
-    let (due, _) = conv.due(rules);
+    // The due as the conversation holds it: one past the year 19 000 reads as never, which
+    // needs no timer (compared unsaturated, it took one more timer an event).
+    let due = Packed::at(conv.due(rules).0).instant();
     if due < conv.timer_due() {
-        let due = conv.set_timer_due(due);
+        conv.set_timer_due(due);
         timers.push(due, h);
     }
 }
@@ -738,7 +740,9 @@ impl Engine {
                 self.finalize_conversation(key, &mut conv, now_due, by);
             } else {
                 let now_due = conv.set_timer_due(now_due);
-                self.timers.push(now_due, h);
+                if now_due != Timestamp::MAX {
+                    self.timers.push(now_due, h); // else never due: no timer
+                }
             }
         }
         self.breach_due(t);

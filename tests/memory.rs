@@ -43,3 +43,39 @@ fn r40_state_stays_flat_as_the_stream_goes_on() {
     assert!(peaks[1].1 < 5_000, "{peaks:?}");
     assert_eq!(engine.open_conversations(), 0);
 }
+
+/// R39, R40: an idle timeout so long that a conversation's due lies past what the state can
+/// hold (the year 19 000) means no timer, not one more timer an event: the timers stay as few
+/// as the conversations, however long each goes on. (Measured from the 5 000th event: by then
+/// the lists kept for reuse hold one of each size and grow no more.)
+#[test]
+fn r40_a_due_past_the_state_range_arms_no_timer_per_event() {
+    use sla_metrics::{Author, Event};
+    let config = Config::from_json(r#"{"idle_timeout_s": 1000000000000}"#).unwrap();
+    let mut engine = Engine::new(config).unwrap();
+    let t0 = Timestamp::from_unix(1_712_000_000);
+    let mut timer_bytes = Vec::new();
+    for n in 0..20_000i64 {
+        let author = if n % 2 == 0 {
+            Author::Customer
+        } else {
+            Author::Agent
+        };
+        engine
+            .ingest(&Event::message("c1", t0.add_secs(60 * n), author))
+            .unwrap();
+        if n == 5_000 || n == 19_999 {
+            timer_bytes.push(engine.memory().table_bytes);
+        }
+    }
+    assert_eq!(
+        timer_bytes[0], timer_bytes[1],
+        "bytes besides the open state grew"
+    );
+    engine.advance_to(t0.add_secs(86_400 * 365 * 100));
+    assert_eq!(
+        engine.open_conversations(),
+        1,
+        "a due past the year 19 000 is never"
+    );
+}
