@@ -231,3 +231,97 @@ fn r42_checks_run_invalid_then_duplicate_then_late_then_out_of_order() {
     assert_eq!(report.rejected(), 2);
     assert_eq!(summaries[0].calendar.first_response_s, Some(1_200));
 }
+
+const SOLVED: &str = r#""type":"status","status":"solved""#;
+const NOTE: &str = r#""type":"message","author":"agent","visibility":"internal""#;
+
+/// The instant `time` of day on the test's date.
+fn at(time: &str) -> sla_metrics::Timestamp {
+    format!("{D}{time}Z").parse().expect("instant")
+}
+
+/// (conversation, finalized_at time of day, finalized_by) of each summary drained so far.
+fn finalized(engine: &mut Engine) -> Vec<(String, String, FinalizedBy)> {
+    engine
+        .drain_summaries()
+        .map(|s| {
+            (
+                s.conversation,
+                s.finalized_at.to_string()[11..19].to_string(),
+                s.finalized_by,
+            )
+        })
+        .collect()
+}
+
+/// R39 through the watermark: a solve brings a conversation's finalization earlier (the
+/// reopen window), events while solved leave it there, a reopen moves it back to the idle
+/// timeout after the last event, and each fires exactly when the watermark passes it.
+#[test]
+fn r39_the_due_moves_earlier_on_a_solve_and_later_on_a_reopen() {
+    let mut engine = engine(r#"{"reopen_window_s": 3600, "idle_timeout_s": 36000}"#);
+    feed(
+        &mut engine,
+        &[
+            line("solved", "00:00:00", CUSTOMER),
+            line("solved", "00:10:00", AGENT),
+            line("solved", "00:20:00", SOLVED),
+            line("solved", "00:50:00", NOTE), // while solved: the window stands
+            line("reopened", "00:00:00", CUSTOMER),
+            line("reopened", "00:20:00", SOLVED),
+            line("reopened", "00:40:00", CUSTOMER), // reopens: idle after this event
+        ],
+    );
+    engine.advance_to(at("01:20:00"));
+    assert!(finalized(&mut engine).is_empty(), "nothing due before 01:20");
+    engine.advance_to(at("01:20:01"));
+    assert_eq!(
+        finalized(&mut engine),
+        [(
+            "solved".to_string(),
+            "01:20:00".to_string(),
+            FinalizedBy::ReopenWindow
+        )]
+    );
+    engine.advance_to(at("10:40:00"));
+    assert!(finalized(&mut engine).is_empty(), "reopened: due at 10:40 (idle)");
+    engine.advance_to(at("10:40:01"));
+    assert_eq!(
+        finalized(&mut engine),
+        [("reopened".to_string(), "10:40:00".to_string(), FinalizedBy::Idle)]
+    );
+}
+
+/// R39 without a watermark: an event that comes after its conversation's due finalizes the
+/// instance at the due first, solved (reopen window) or idle, then counts as an event after
+/// finalization (R6: a customer message starts instance 2).
+#[test]
+fn r39_an_event_after_the_due_finalizes_first_without_a_watermark() {
+    let mut engine = engine(r#"{"reopen_window_s": 3600, "idle_timeout_s": 7200}"#);
+    let done = feed(
+        &mut engine,
+        &[
+            line("idle", "00:00:00", CUSTOMER),
+            line("idle", "01:00:00", AGENT),
+            line("solved", "00:00:00", CUSTOMER),
+            line("solved", "00:30:00", SOLVED),
+            line("solved", "01:30:00", NOTE), // exactly at the window's end: not after it
+            line("idle", "03:00:01", CUSTOMER),
+            line("solved", "02:00:00", CUSTOMER), // within the id memory (R6)
+        ],
+    );
+    assert!(done.iter().all(|d| *d == Some(Ingested::Applied)), "{done:?}");
+    assert_eq!(
+        finalized(&mut engine),
+        [
+            ("idle".to_string(), "03:00:00".to_string(), FinalizedBy::Idle),
+            (
+                "solved".to_string(),
+                "01:30:00".to_string(),
+                FinalizedBy::ReopenWindow
+            ),
+        ]
+    );
+    let (_, rest) = finish(engine);
+    assert_eq!(rest.iter().map(|s| s.instance).collect::<Vec<_>>(), [2, 2]);
+}
