@@ -712,6 +712,30 @@ impl Conversation {
         }
     }
 
+    /// Whether the last event can have moved [`due`](Self::due) earlier: only a solved
+    /// conversation's due can be, by the reopen window. Any other event leaves the due at the
+    /// idle timeout after it, later than before, so the timer pending for the earlier due
+    /// still comes first (R39).
+    #[inline]
+    pub(crate) fn due_may_be_earlier(&self) -> bool {
+        self.status == Status::Solved
+    }
+
+    /// [`due`](Self::due) if it lies before `t`, an accepted event's instant (R1). Most events
+    /// come before the pending timer, which is never later than the due, and are known to
+    /// without computing it (0.9 % fewer instructions an event).
+    #[inline]
+    pub(crate) fn due_before(&self, t: Timestamp, rules: &Rules) -> Option<(Timestamp, FinalizedBy)> {
+        // Compared as packed: an accepted instant is in range, a saturated timer reads as
+        // the greatest value.
+        if t.as_unix() <= self.timer_due.raw() {
+            debug_assert!(t <= self.due(rules).0, "a timer pending after the due");
+            return None;
+        }
+        let (due, by) = self.due(rules);
+        (t > due).then_some((due, by))
+    }
+
     /// The instant this instance finalizes if no further event comes (R39), without `finish`:
     /// `closed`/`exclude` finalize at once, so only the reopen window and idleness remain.
     pub(crate) fn due(&self, rules: &Rules) -> (Timestamp, FinalizedBy) {
