@@ -54,7 +54,7 @@ fn r40_a_due_past_the_state_range_arms_no_timer_per_event() {
     let config = Config::from_json(r#"{"idle_timeout_s": 1000000000000}"#).unwrap();
     let mut engine = Engine::new(config).unwrap();
     let t0 = Timestamp::from_unix(1_712_000_000);
-    let mut timer_bytes = Vec::new();
+    let mut besides_state = Vec::new();
     for n in 0..20_000i64 {
         let author = if n % 2 == 0 {
             Author::Customer
@@ -65,11 +65,11 @@ fn r40_a_due_past_the_state_range_arms_no_timer_per_event() {
             .ingest(&Event::message("c1", t0.add_secs(60 * n), author))
             .unwrap();
         if n == 5_000 || n == 19_999 {
-            timer_bytes.push(engine.memory().table_bytes);
+            besides_state.push(engine.memory().table_bytes);
         }
     }
     assert_eq!(
-        timer_bytes[0], timer_bytes[1],
+        besides_state[0], besides_state[1],
         "bytes besides the open state grew"
     );
     engine.advance_to(t0.add_secs(86_400 * 365 * 100));
