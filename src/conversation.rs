@@ -718,6 +718,13 @@ impl Conversation {
         (t > due).then_some((due, by))
     }
 
+    /// [`due`](Self::due) as the state holds it, and so as a pending timer for it reads back
+    /// ([`timer_due`](Self::timer_due)): past the year 19 000, [`Timestamp::MAX`] (never).
+    #[inline]
+    pub(crate) fn held_due(&self, rules: &Rules) -> Timestamp {
+        Packed::at(self.due(rules).0).instant()
+    }
+
     /// The instant this instance finalizes if no further event comes (R39), without `finish`:
     /// `closed`/`exclude` finalize at once, so only the reopen window and idleness remain.
     pub(crate) fn due(&self, rules: &Rules) -> (Timestamp, FinalizedBy) {

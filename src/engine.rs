@@ -45,7 +45,13 @@ pub enum Ingested {
 struct Timers(BinaryHeap<Reverse<(Timestamp, u64)>>);
 
 impl Timers {
+    /// Files a timer for `due`; none for [`Timestamp::MAX`], the due that never comes (one
+    /// past the year 19 000 reads back from the state as it, see `Packed`), which would
+    /// never be popped.
     fn push(&mut self, due: Timestamp, key: u64) {
+        if due == Timestamp::MAX {
+            return;
+        }
         let heap = &mut self.0;
         if heap.len() == heap.capacity() {
             heap.reserve_exact(heap.len() / 2 + 64);
@@ -81,9 +87,9 @@ impl Timers {
 /// pending; a later due needs none, since the earlier timer re-arms itself when it fires.
 /// `h` is the conversation id's [`table::hash`].
 fn arm_timer(timers: &mut Timers, conv: &mut Conversation, rules: &Rules, h: u64) {
-    // The due as the conversation holds it: one past the year 19 000 reads as never, which
-    // needs no timer (compared unsaturated, it took one more timer an event).
-    let due = Packed::at(conv.due(rules).0).instant();
+    // Compared as the conversation holds it: unsaturated, a due past the year 19 000 was
+    // found earlier than the pending timer on every event.
+    let due = conv.held_due(rules);
     if due < conv.timer_due() {
         conv.set_timer_due(due);
         timers.push(due, h);
@@ -577,7 +583,7 @@ impl Engine {
                     arm_timer(&mut self.timers, conv, &self.rules, h);
                 }
                 Applied::Continue => debug_assert!(
-                    conv.timer_due() <= Packed::at(conv.due(&self.rules).0).instant(),
+                    conv.timer_due() <= conv.held_due(&self.rules),
                     "no timer pending before the due"
                 ),
             }
@@ -747,9 +753,7 @@ impl Engine {
                 self.finalize_conversation(key, &mut conv, now_due, by);
             } else {
                 let now_due = conv.set_timer_due(now_due);
-                if now_due != Timestamp::MAX {
-                    self.timers.push(now_due, h); // else never due: no timer
-                }
+                self.timers.push(now_due, h);
             }
         }
         self.breach_due(t);
@@ -1003,9 +1007,7 @@ impl Engine {
             let key = read_key(&mut r)?;
             let conv = crate::conversation::encode::read(&mut r, &e.rules, &e.names, &mut e.spares)?;
             let h = table::hash(key.as_bytes());
-            if conv.timer_due() != Timestamp::MAX {
-                e.timers.push(conv.timer_due(), h);
-            }
+            e.timers.push(conv.timer_due(), h);
             if let Some(tr) = &mut e.tracker {
                 for (index, i) in conv.sla.iter().enumerate() {
                     if i.state == crate::sla::State::Running {
